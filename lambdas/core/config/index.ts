@@ -1,0 +1,6 @@
+export * from './schema';
+export * from './metric';
+export * from './errors';
+export * from './defaults';
+export * from './resolve';
+export * from './validate';

@@ -1,0 +1,315 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { exampleConfig, logicalId, synth } from './util';
+
+type Resource = { Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let template: Template;
+
+beforeAll(() => {
+  template = synth(exampleConfig(), 'production').template;
+});
+
+function serviceId(name: string): string {
+  const services = template.findResources('AWS::ECS::Service', { Properties: { ServiceName: name } });
+  const ids = Object.keys(services);
+  expect(ids).toHaveLength(1);
+  return ids[0]!;
+}
+
+/** The scalable target whose ResourceId points at the service called `name`. */
+function scalableTargetOf(name: string): [string, Resource] {
+  const id = serviceId(name);
+  const targets = Object.entries(template.findResources('AWS::ApplicationAutoScaling::ScalableTarget') as Record<string, Resource>);
+  const match = targets.filter(([, t]) => JSON.stringify(t.Properties.ResourceId).includes(`"${id}"`));
+  expect(match).toHaveLength(1);
+  return match[0]!;
+}
+
+function policiesOf(name: string): Resource[] {
+  const [targetId] = scalableTargetOf(name);
+  return Object.values(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy') as Record<string, Resource>).filter(
+    (p) => p.Properties.ScalingTargetId?.Ref === targetId,
+  );
+}
+
+function alarm(name: string): Resource['Properties'] {
+  const found = Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: name } }) as Record<string, Resource>);
+  expect(found, `alarm ${name}`).toHaveLength(1);
+  return found[0]!.Properties;
+}
+
+describe('Stack: always-on pool (engine + sidecar)', () => {
+  it('runs a two-container Fargate task with a 120 s stop timeout and logs', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RequiresCompatibilities: ['FARGATE'],
+      Cpu: '1024',
+      Memory: '2048',
+      ContainerDefinitions: [
+        Match.objectLike({ Name: 'engine', StopTimeout: 120, LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }) }),
+        Match.objectLike({ Name: 'sidecar', StopTimeout: 120, LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }) }),
+      ],
+    });
+  });
+
+  it('deploys with a rollback circuit breaker and never below full capacity', () => {
+    template.hasResourceProperties('AWS::ECS::Service', {
+      ServiceName: 'engine',
+      LaunchType: 'FARGATE',
+      DeploymentConfiguration: {
+        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+        MinimumHealthyPercent: 100,
+        MaximumPercent: 200,
+      },
+      // A deployment must not reset what the autoscaler chose.
+      DesiredCount: Match.absent(),
+      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
+    });
+  });
+
+  it('scales between 2 and 10 tasks', () => {
+    const [, target] = scalableTargetOf('engine');
+    expect(target.Properties).toMatchObject({ MinCapacity: 2, MaxCapacity: 10, ScalableDimension: 'ecs:service:DesiredCount', ServiceNamespace: 'ecs' });
+  });
+
+  it('tracks CPU at 70 % with 60 s out / 300 s in cooldowns', () => {
+    const cpu = policiesOf('engine').filter(
+      (p) => p.Properties.TargetTrackingScalingPolicyConfiguration?.PredefinedMetricSpecification?.PredefinedMetricType === 'ECSServiceAverageCPUUtilization',
+    );
+    expect(cpu).toHaveLength(1);
+    expect(cpu[0]!.Properties.TargetTrackingScalingPolicyConfiguration).toEqual({
+      PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+      TargetValue: 70,
+      ScaleOutCooldown: 60,
+      ScaleInCooldown: 300,
+    });
+  });
+
+  it('tracks Kafka ConsumerLag (Pipestream/Kafka, ConsumerGroup, Maximum) at 1000', () => {
+    const lag = policiesOf('engine').filter((p) => p.Properties.TargetTrackingScalingPolicyConfiguration?.CustomizedMetricSpecification);
+    expect(lag).toHaveLength(1);
+    expect(lag[0]!.Properties.TargetTrackingScalingPolicyConfiguration).toEqual({
+      CustomizedMetricSpecification: {
+        Namespace: 'Pipestream/Kafka',
+        MetricName: 'ConsumerLag',
+        Dimensions: [{ Name: 'ConsumerGroup', Value: 'engine' }],
+        Statistic: 'Maximum',
+      },
+      TargetValue: 1000,
+      ScaleOutCooldown: 60,
+      ScaleInCooldown: 300,
+    });
+  });
+
+  it('has exactly the two tracking policies', () => {
+    expect(policiesOf('engine')).toHaveLength(2);
+  });
+});
+
+describe('Stack: demand pool (CPU modules)', () => {
+  it('scales between 1 and 20 tasks', () => {
+    const [, target] = scalableTargetOf('cpu-modules');
+    expect(target.Properties).toMatchObject({ MinCapacity: 1, MaxCapacity: 20 });
+  });
+
+  it('tracks pending requests per running task at 10', () => {
+    const tracking = policiesOf('cpu-modules').filter((p) => p.Properties.PolicyType === 'TargetTrackingScaling');
+    expect(tracking).toHaveLength(1);
+    const config = tracking[0]!.Properties.TargetTrackingScalingPolicyConfiguration;
+    expect(config.TargetValue).toBe(10);
+    expect(config.ScaleOutCooldown).toBe(60);
+    expect(config.ScaleInCooldown).toBe(300);
+    const metrics = config.CustomizedMetricSpecification.Metrics;
+    expect(metrics).toContainEqual({
+      Id: 'queue',
+      MetricStat: {
+        Metric: { Namespace: 'Pipestream/Pipeline', MetricName: 'QueueDepth', Dimensions: [{ Name: 'Pool', Value: 'cpu-modules' }] },
+        Stat: 'Maximum',
+      },
+      ReturnData: false,
+    });
+    expect(metrics).toContainEqual(
+      expect.objectContaining({ Id: 'running', MetricStat: expect.objectContaining({ Metric: expect.objectContaining({ MetricName: 'RunningTaskCount' }) }) }),
+    );
+    expect(metrics).toContainEqual(expect.objectContaining({ Id: 'perTask', Expression: 'IF(running > 0, queue / running, queue)', ReturnData: true }));
+  });
+
+  it('steps out on p99 latency above 2 s (3 of 3 minutes), never in', () => {
+    const steps = policiesOf('cpu-modules').filter((p) => p.Properties.PolicyType === 'StepScaling');
+    expect(steps).toHaveLength(1);
+    expect(steps[0]!.Properties.StepScalingPolicyConfiguration).toEqual({
+      AdjustmentType: 'PercentChangeInCapacity',
+      Cooldown: 60,
+      MetricAggregationType: 'Maximum',
+      MinAdjustmentMagnitude: 1,
+      StepAdjustments: [
+        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 2000, ScalingAdjustment: 20 },
+        { MetricIntervalLowerBound: 2000, ScalingAdjustment: 50 },
+      ],
+    });
+    const policyId = Object.entries(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')).find(
+      ([, p]) => (p as Resource).Properties.PolicyType === 'StepScaling',
+    )![0];
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Latency',
+      Namespace: 'Pipestream/Pipeline',
+      ExtendedStatistic: 'p99',
+      Threshold: 2000,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      AlarmActions: [{ Ref: policyId }],
+    });
+  });
+});
+
+describe('Stack: scale-to-zero pool (GPU modules)', () => {
+  it('starts at 0 desired on a GPU capacity provider', () => {
+    template.hasResourceProperties('AWS::ECS::Service', {
+      ServiceName: 'gpu-modules',
+      DesiredCount: 0,
+      CapacityProviderStrategy: [Match.objectLike({ Weight: 1 })],
+    });
+  });
+
+  it('scales between 0 and 5 tasks with no policy to fight the scale-to-zero Lambda', () => {
+    const [, target] = scalableTargetOf('gpu-modules');
+    expect(target.Properties).toMatchObject({ MinCapacity: 0, MaxCapacity: 5 });
+    expect(policiesOf('gpu-modules')).toHaveLength(0);
+  });
+
+  it('asks for one GPU per task', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RequiresCompatibilities: ['EC2'],
+      NetworkMode: 'awsvpc',
+      ContainerDefinitions: [Match.objectLike({ ResourceRequirements: [{ Type: 'GPU', Value: '1' }], StopTimeout: 120 })],
+    });
+  });
+
+  it('runs g5.xlarge instances from 0 to 5 with managed scaling and termination protection', () => {
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '0', MaxSize: '5' });
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        InstanceType: 'g5.xlarge',
+        MetadataOptions: { HttpTokens: 'required' },
+        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true, VolumeSize: 100 }) })],
+      }),
+    });
+    template.hasResourceProperties('AWS::ECS::CapacityProvider', {
+      AutoScalingGroupProvider: Match.objectLike({
+        ManagedScaling: Match.objectLike({ Status: 'ENABLED', TargetCapacity: 100 }),
+        ManagedTerminationProtection: 'ENABLED',
+      }),
+    });
+  });
+});
+
+describe('Stack: cluster and network', () => {
+  it('names the cluster <pipeline>-<environment> with enhanced Container Insights', () => {
+    template.hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterName: 'pipestream-production',
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'enhanced' }],
+    });
+  });
+
+  it('logs VPC flows', () => {
+    template.resourceCountIs('AWS::EC2::FlowLog', 1);
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+  });
+});
+
+describe('Stack: scaling alarms', () => {
+  const prefix = 'pipestream-production';
+
+  it.each([
+    ['engine-cpu', 'CPUUtilization', 'AWS/ECS', 70, 5, 'missing'],
+    ['engine-memory', 'MemoryUtilization', 'AWS/ECS', 80, 5, 'missing'],
+    ['engine-consumerLag', 'ConsumerLag', 'Pipestream/Kafka', 1000, 5, 'missing'],
+    ['gpu-modules-cpu', 'CPUUtilization', 'AWS/ECS', 70, 5, 'notBreaching'],
+    ['gpu-modules-gpuUtilization', 'GPUUtilization', 'Pipestream/GPU', 80, 5, 'notBreaching'],
+  ])('%s: %s (%s) > %d for %d of as many minutes, missing data %s', (name, metric, namespace, threshold, periods, missing) => {
+    expect(alarm(`${prefix}-${name}`)).toMatchObject({
+      MetricName: metric,
+      Namespace: namespace,
+      Threshold: threshold,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Period: 60,
+      EvaluationPeriods: periods,
+      DatapointsToAlarm: periods,
+      TreatMissingData: missing,
+    });
+  });
+
+  it.each([
+    ['engine-grpcLatency', 'GrpcLatency', 'p99', 500],
+    ['engine-latencyP95', 'Latency', 'p95', 100],
+    ['engine-emergencyLatency', 'Latency', 'p95', 200],
+    ['cpu-modules-processingLatency', 'Latency', 'p99', 2000],
+    ['gpu-modules-processingLatency', 'Latency', 'p99', 10000],
+  ])('%s: %s %s > %d ms for 3 of 3 minutes, never on missing data', (name, metric, stat, threshold) => {
+    expect(alarm(`${prefix}-${name}`)).toMatchObject({
+      MetricName: metric,
+      ExtendedStatistic: stat,
+      Threshold: threshold,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('queue alarms compare pending work per running task with 10', () => {
+    for (const name of ['cpu-modules-queueDepth', 'gpu-modules-queueDepth']) {
+      const props = alarm(`${prefix}-${name}`);
+      expect(props.Threshold).toBe(10);
+      expect(props.EvaluationPeriods).toBe(5);
+      expect(props.Metrics).toContainEqual(expect.objectContaining({ Expression: 'IF(running > 0, work / running, work)', ReturnData: true }));
+    }
+    expect(JSON.stringify(alarm(`${prefix}-gpu-modules-queueDepth`).Metrics)).toContain('"ConsumerLag"');
+  });
+
+  it('"no requests for 5 min" treats missing data as breaching, and skips the scale-to-zero pool', () => {
+    expect(alarm(`${prefix}-engine-noRequests`)).toMatchObject({
+      MetricName: 'RequestCount',
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 5,
+      TreatMissingData: 'breaching',
+    });
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-gpu-modules-noRequests` }, 0);
+  });
+
+  it('wires every alarm to the encrypted topic, and the emergency alarm also on OK', () => {
+    const topicId = logicalId(template, 'AWS::SNS::Topic', 'Notifications');
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).filter(
+      (a) => !a.Properties.AlarmActions?.[0]?.Ref?.includes('Policy'),
+    );
+    // 7 for the engine, 5 for each module pool; the step policy's own alarm is filtered out above.
+    expect(alarms.length).toBe(17);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    expect(alarm(`${prefix}-engine-emergencyLatency`).OKActions).toEqual([{ Ref: topicId }]);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+});
+
+describe('Stack: dashboard', () => {
+  it('shows desired vs running tasks, CPU, memory, lag, latency and alarm states', () => {
+    const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    for (const needle of ['DesiredTaskCount', 'RunningTaskCount', 'CPUUtilization', 'MemoryUtilization', 'ConsumerLag', 'Latency', 'Alarm states']) {
+      expect(body).toContain(needle);
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'pipestream-production' });
+  });
+});
+
+describe('Stack: environments', () => {
+  it('gives staging its low-cost preset and smaller engine', () => {
+    const staging = synth(exampleConfig(), 'staging').template;
+    staging.hasResourceProperties('AWS::ECS::Cluster', { ClusterName: 'pipestream-staging' });
+    const targets = Object.values(staging.findResources('AWS::ApplicationAutoScaling::ScalableTarget') as Record<string, Resource>).map(
+      (t) => [t.Properties.MinCapacity, t.Properties.MaxCapacity],
+    );
+    expect(targets).toContainEqual([1, 4]);
+  });
+});
