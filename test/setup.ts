@@ -12,3 +12,8 @@ if (typeof promise.withResolvers !== 'function') {
     return { promise: p, resolve, reject };
   };
 }
+
+// Handlers log and publish EMF metrics through Powertools; tests keep stdout quiet.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env.AWS_REGION ??= 'eu-west-1';

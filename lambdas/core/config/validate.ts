@@ -98,6 +98,10 @@ function crossFieldProblems(config: MlscaleConfig): ConfigProblem[] {
   if (eks) {
     checkUnique(problems, 'eks.nodeGroups', eks.nodeGroups.map((n) => n.name), 'node group');
     eks.nodeGroups.forEach((ng, i) => {
+      // Pools and node groups share one namespace of target names (the CLI and the Lambdas address them by name).
+      if (poolByName.has(ng.name)) problems.push({ path: `eks.nodeGroups[${i}].name`, message: `'${ng.name}' is already a pool name` });
+    });
+    eks.nodeGroups.forEach((ng, i) => {
       if (ng.minSize > ng.maxSize) problems.push({ path: `eks.nodeGroups[${i}].minSize`, message: `must be <= maxSize, got ${ng.minSize} > ${ng.maxSize}` });
       if (ng.desiredSize < ng.minSize || ng.desiredSize > ng.maxSize) {
         problems.push({

@@ -1,0 +1,127 @@
+import {
+  incidentIdFor,
+  incidentSuspension,
+  planEmergency,
+  planResume,
+  type IncidentRecord,
+} from '../core/emergency';
+import { emergencyCeiling, type TargetSpec } from '../core/targets';
+import { EcsServiceTarget } from '../aws/ecs-service-target';
+import type { IncidentStore } from '../aws/incident-store';
+import type { ScalableTarget } from '../aws/scalable-target';
+
+export interface EmergencyOutcome {
+  readonly target: string;
+  readonly outcome: 'doubled' | 'at-ceiling' | 'already-open' | 'resumed' | 'no-open-incident';
+  readonly incidentId?: string;
+  readonly from?: number;
+  readonly to?: number;
+  readonly min?: number;
+  readonly max?: number;
+  readonly reason: string;
+}
+
+/** The target's limits could not be restored after a failed change: operators must look now. */
+export class CompensationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CompensationError';
+  }
+}
+
+/**
+ * Double the target's capacity for a new incident, or do nothing when one is
+ * open. Order: record the incident (atomic claim), raise limits and pause
+ * scale-in, set desired. If a change fails, the limits and switches are put
+ * back as they were and the incident is marked failed, so nothing is left
+ * half-applied; then the error is raised.
+ */
+export async function triggerEmergency(
+  spec: TargetSpec,
+  target: ScalableTarget,
+  store: IncidentStore,
+  source: string,
+  now: Date,
+): Promise<EmergencyOutcome> {
+  if (!spec.emergencyEnabled) throw new Error(`emergency doubling is disabled for target '${spec.name}'`);
+  const open = await store.current(spec.name);
+  if (open?.status === 'open') {
+    return { target: spec.name, outcome: 'already-open', incidentId: open.incidentId, reason: `incident ${open.incidentId} is already open; doubling once per incident` };
+  }
+
+  const state = await target.read();
+  const plan = planEmergency({ desired: state.desired, min: state.min, max: state.max }, emergencyCeiling(spec));
+  const record: IncidentRecord = {
+    target: spec.name,
+    incidentId: incidentIdFor(spec.name, now),
+    status: 'open',
+    openedAt: now.toISOString(),
+    trigger: source,
+    before: { ...plan.before, suspension: state.suspension, registered: state.registered },
+    after: plan.after,
+  };
+  if (!(await store.claim(record))) {
+    const winner = await store.current(spec.name);
+    return { target: spec.name, outcome: 'already-open', ...(winner ? { incidentId: winner.incidentId } : {}), reason: 'another trigger opened this incident first' };
+  }
+
+  try {
+    await target.setLimits({ min: plan.after.min, max: plan.after.max, suspension: incidentSuspension(state.suspension), desired: plan.after.desired });
+  } catch (err) {
+    try {
+      await target.setLimits({ min: state.min, max: state.max, suspension: state.suspension });
+      if (!state.registered && target instanceof EcsServiceTarget) await target.deregister();
+    } catch (restoreErr) {
+      await store.settle(record, 'failed', now).catch(() => undefined);
+      throw new CompensationError(
+        `emergency change to ${spec.name} failed (${(err as Error).message}) and restoring min ${state.min} / max ${state.max} also failed (${(restoreErr as Error).message})`,
+      );
+    }
+    await store.settle(record, 'failed', now);
+    throw err;
+  }
+  return {
+    target: spec.name,
+    outcome: plan.atCeiling ? 'at-ceiling' : 'doubled',
+    incidentId: record.incidentId,
+    from: plan.before.desired,
+    to: plan.after.desired,
+    min: plan.after.min,
+    max: plan.after.max,
+    reason: plan.reason,
+  };
+}
+
+/**
+ * Resume the autoscaler after an incident: restore exactly the recorded
+ * min, max and suspension switches (and desired, if asked), then close the
+ * incident. With no open incident it does nothing.
+ */
+export async function resumeEmergency(
+  spec: TargetSpec,
+  target: ScalableTarget,
+  store: IncidentStore,
+  restoreDesired: boolean,
+  now: Date,
+): Promise<EmergencyOutcome> {
+  const open = await store.current(spec.name);
+  if (open?.status !== 'open') return { target: spec.name, outcome: 'no-open-incident', reason: 'no open incident to resume' };
+  const plan = planResume(open, restoreDesired);
+  await target.setLimits({
+    min: plan.capacity.min,
+    max: plan.capacity.max,
+    suspension: plan.suspension,
+    ...(plan.setDesired ? { desired: plan.capacity.desired } : {}),
+  });
+  const wasRegistered = open.before.registered ?? true;
+  if (!wasRegistered && target instanceof EcsServiceTarget) await target.deregister();
+  await store.settle(open, 'resumed', now);
+  return {
+    target: spec.name,
+    outcome: 'resumed',
+    incidentId: open.incidentId,
+    min: plan.capacity.min,
+    max: plan.capacity.max,
+    reason: `restored min ${plan.capacity.min} / max ${plan.capacity.max}${plan.setDesired ? ` and desired ${plan.capacity.desired}` : '; desired left to the autoscaler'}`,
+  };
+}
