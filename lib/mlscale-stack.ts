@@ -1,4 +1,5 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { ResolvedEnvironment } from '../lambdas/core/config';
@@ -7,8 +8,15 @@ import { AlarmTopic } from './constructs/alarm-topic';
 import { EcsPlatform } from './constructs/ecs-platform';
 import { GpuCapacityProvider } from './constructs/gpu-capacity-provider';
 import { InferencePool } from './constructs/inference-pool';
-import { ScalingAlarms } from './constructs/scaling-alarms';
+import { EmergencyScaler } from './constructs/emergency-scaler';
+import { PredictiveScaler } from './constructs/predictive-scaler';
+import { ScaleToZeroScaler } from './constructs/scale-to-zero-scaler';
+import { alarmName, ScalingAlarms } from './constructs/scaling-alarms';
 import { ScalingDashboard } from './constructs/scaling-dashboard';
+import { renderTargetsDocument } from '../lambdas/core/render-targets';
+import { parseTargetsDocument, type TargetSpec } from '../lambdas/core/targets';
+import { FORECAST_NAMESPACE } from '../lambdas/core/names';
+import { toMetric } from './metrics';
 
 export interface MlscaleStackProps extends StackProps {
   /** One environment of the config, resolved. */
@@ -24,6 +32,11 @@ export class MlscaleStack extends Stack {
   public readonly alarms: ScalingAlarms;
   public readonly topic: AlarmTopic;
   public readonly dashboard: ScalingDashboard;
+  /** What the Lambdas may touch (the MLSCALE_CONFIG document, parsed). */
+  public readonly targets: readonly TargetSpec[];
+  public readonly scaleToZero?: ScaleToZeroScaler;
+  public readonly emergency?: EmergencyScaler;
+  public readonly predictive?: PredictiveScaler;
 
   constructor(scope: Construct, id: string, props: MlscaleStackProps) {
     super(scope, id, props);
@@ -71,10 +84,65 @@ export class MlscaleStack extends Stack {
       emergencyKinds: env.emergency.alarmKinds,
     });
 
+    const document = renderTargetsDocument(
+      env,
+      (pool, kind) => alarmName(prefix, pool, kind),
+      (pool) => this.alarms.forPool(pool).map((a) => a.spec.kind),
+    );
+    this.targets = parseTargetsDocument(document, 'rendered targets document').targets;
+    const targetsJson = JSON.stringify(document);
+    const scaler = { targets: this.targets, targetsJson, topic: this.topic.topic, namePrefix: prefix, logRetention };
+
+    if (this.targets.some((t) => t.pool === 'scale-to-zero' && t.work)) {
+      this.scaleToZero = new ScaleToZeroScaler(this, 'ScaleToZero', { ...scaler, scheduleMinutes: env.scaleToZeroScheduleMinutes });
+    }
+    if (this.targets.some((t) => t.emergencyEnabled)) {
+      this.emergency = new EmergencyScaler(this, 'Emergency', { ...scaler, emergencyAlarms: this.alarms.emergencyAlarms.map((a) => a.alarm) });
+    }
+    if (this.targets.some((t) => t.kind === 'ecs-service' && (t.predictive || t.plannedEvents.length > 0 || t.peakHours.length > 0))) {
+      this.predictive = new PredictiveScaler(this, 'Predictive', { ...scaler, scheduleMinutes: env.predictive.scheduleMinutes });
+    }
+
     this.dashboard = new ScalingDashboard(this, 'Dashboard', {
       dashboardName: prefix,
       pools: this.pools,
-      alarms: this.alarms.alarms.map((a) => a.alarm),
+      alarms: [
+        ...this.alarms.alarms.map((a) => a.alarm),
+        ...[this.scaleToZero, this.emergency, this.predictive].flatMap((c) => c?.scaler.alarms ?? []),
+      ],
     });
+    this.addScalerWidgets();
+  }
+
+  /** Forecast against actual load for pre-scaled pools, and the scalers' own health. */
+  private addScalerWidgets(): void {
+    const widgets: cloudwatch.IWidget[] = [];
+    for (const t of this.targets) {
+      if (!t.predictive) continue;
+      const actual = toMetric(t.predictive.load, { period: Duration.minutes(5), statistic: 'Sum' });
+      widgets.push(
+        new cloudwatch.GraphWidget({
+          title: `${t.name}: forecast vs actual load (req/s)`,
+          left: [
+            new cloudwatch.MathExpression({ expression: 'requests / 300', usingMetrics: { requests: actual }, label: 'actual', period: Duration.minutes(5) }),
+            new cloudwatch.Metric({ namespace: FORECAST_NAMESPACE, metricName: 'ForecastLoad', dimensionsMap: { Target: t.name }, statistic: 'Maximum', period: Duration.hours(1), label: 'forecast' }),
+          ],
+          right: [new cloudwatch.Metric({ namespace: FORECAST_NAMESPACE, metricName: 'ForecastReplicas', dimensionsMap: { Target: t.name }, statistic: 'Maximum', period: Duration.hours(1), label: 'forecast replicas' })],
+          width: 12,
+        }),
+      );
+    }
+    const scalers = [this.scaleToZero, this.emergency, this.predictive].filter((c) => c !== undefined);
+    if (scalers.length > 0) {
+      widgets.push(
+        new cloudwatch.GraphWidget({
+          title: 'scalers: invocations and errors',
+          left: scalers.map((c) => c.scaler.function.metricInvocations({ period: Duration.minutes(5), label: `${c.node.id} invocations` })),
+          right: scalers.map((c) => c.scaler.function.metricErrors({ period: Duration.minutes(5), label: `${c.node.id} errors` })),
+          width: 12,
+        }),
+      );
+    }
+    if (widgets.length > 0) this.dashboard.addWidgets(...widgets);
   }
 }

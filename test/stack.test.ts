@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ALARM_KINDS } from '../lambdas/core/config';
 import { exampleConfig, logicalId, synth } from './util';
 
 type Resource = { Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -282,10 +283,11 @@ describe('Stack: scaling alarms', () => {
 
   it('wires every alarm to the encrypted topic, and the emergency alarm also on OK', () => {
     const topicId = logicalId(template, 'AWS::SNS::Topic', 'Notifications');
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).filter(
-      (a) => !a.Properties.AlarmActions?.[0]?.Ref?.includes('Policy'),
+    const runbookKind = new RegExp(`^${prefix}-(engine|cpu-modules|gpu-modules)-(${ALARM_KINDS.join('|')})$`);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).filter((a) =>
+      runbookKind.test(a.Properties.AlarmName ?? ''),
     );
-    // 7 for the engine, 5 for each module pool; the step policy's own alarm is filtered out above.
+    // 7 for the engine, 5 for each module pool.
     expect(alarms.length).toBe(17);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     expect(alarm(`${prefix}-engine-emergencyLatency`).OKActions).toEqual([{ Ref: topicId }]);

@@ -17,9 +17,18 @@ export function exampleConfig(): ConfigInput {
   return JSON.parse(readFileSync(path.join(ROOT, 'config', 'mlscale.json'), 'utf8')) as ConfigInput;
 }
 
-/** Synthesise one environment of a config (cdk-nag off: test/nag.test.ts checks it). */
-export function synth(input: ConfigInput = exampleConfig(), environment = 'production'): { stack: MlscaleStack; template: Template } {
-  const { stacks } = buildApp({ config: parseConfig(input), environment, appProps: { context: CDK_CONTEXT }, nag: false });
+/**
+ * Synthesise one environment of a config (cdk-nag off: test/nag.test.ts checks
+ * it). Lambda bundling is skipped unless asked for: template tests do not need
+ * the code, and esbuild per test would dominate the run.
+ */
+export function synth(
+  input: ConfigInput = exampleConfig(),
+  environment = 'production',
+  options: { bundle?: boolean } = {},
+): { stack: MlscaleStack; template: Template } {
+  const context = options.bundle ? CDK_CONTEXT : { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] };
+  const { stacks } = buildApp({ config: parseConfig(input), environment, appProps: { context }, nag: false });
   const stack = stacks[0]!;
   return { stack, template: Template.fromStack(stack) };
 }

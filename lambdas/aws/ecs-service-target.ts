@@ -12,7 +12,8 @@ import { NOT_SUSPENDED, type Suspension } from '../core/emergency';
 import type { ExistingAction } from '../core/prescale-plan';
 import type { TargetSpec } from '../core/targets';
 import { chunks, mapLimit } from '../shared/map-limit';
-import { clients } from './clients';
+import { autoscaling } from './clients/autoscaling';
+import { ecs } from './clients/ecs';
 import { retrying } from './retry';
 import { TargetNotFoundError, type Limits, type ScalableTarget, type TargetState } from './target-types';
 
@@ -52,7 +53,7 @@ export async function describeServices(refs: readonly { cluster: string; service
   const failed = new Map<string, Error>();
   await mapLimit(batches, READ_CONCURRENCY, async ({ cluster, batch }) => {
     try {
-      const res = await retrying(() => clients.ecs.send(new DescribeServicesCommand({ cluster, services: batch })));
+      const res = await retrying(() => ecs.send(new DescribeServicesCommand({ cluster, services: batch })));
       for (const s of res.services ?? []) if (s.serviceName) found.set(ecsResourceId(cluster, s.serviceName), s);
     } catch (err) {
       for (const service of batch) failed.set(ecsResourceId(cluster, service), asError(err));
@@ -72,7 +73,7 @@ export async function describeScalableTargets(resourceIds: readonly string[]): P
       do {
         calls++;
         const res = await retrying(() =>
-          clients.autoscaling.send(
+          autoscaling.send(
             new DescribeScalableTargetsCommand({ ServiceNamespace: NAMESPACE, ScalableDimension: DIMENSION, ResourceIds: batch, NextToken: token }),
           ),
         );
@@ -138,13 +139,13 @@ export class EcsServiceTarget implements ScalableTarget {
   }
 
   async setDesired(desired: number): Promise<void> {
-    await retrying(() => clients.ecs.send(new UpdateServiceCommand({ cluster: this.spec.cluster, service: this.spec.service, desiredCount: desired })));
+    await retrying(() => ecs.send(new UpdateServiceCommand({ cluster: this.spec.cluster, service: this.spec.service, desiredCount: desired })));
   }
 
   async setLimits(limits: Limits): Promise<void> {
     const s = limits.suspension;
     await retrying(() =>
-      clients.autoscaling.send(
+      autoscaling.send(
         new RegisterScalableTargetCommand({
           ServiceNamespace: NAMESPACE,
           ScalableDimension: DIMENSION,
@@ -163,7 +164,7 @@ export class EcsServiceTarget implements ScalableTarget {
   /** Remove a scalable target this code registered where there was none (restoring "not registered"). */
   async deregister(): Promise<void> {
     await retrying(() =>
-      clients.autoscaling.send(new DeregisterScalableTargetCommand({ ServiceNamespace: NAMESPACE, ScalableDimension: DIMENSION, ResourceId: this.resourceId })),
+      autoscaling.send(new DeregisterScalableTargetCommand({ ServiceNamespace: NAMESPACE, ScalableDimension: DIMENSION, ResourceId: this.resourceId })),
     );
   }
 
@@ -172,7 +173,7 @@ export class EcsServiceTarget implements ScalableTarget {
     let token: string | undefined;
     do {
       const res = await retrying(() =>
-        clients.autoscaling.send(
+        autoscaling.send(
           new DescribeScheduledActionsCommand({ ServiceNamespace: NAMESPACE, ScalableDimension: DIMENSION, ResourceId: this.resourceId, NextToken: token }),
         ),
       );
@@ -191,7 +192,7 @@ export class EcsServiceTarget implements ScalableTarget {
 
   async putScheduledAction(name: string, at: Date, minCapacity: number): Promise<void> {
     await retrying(() =>
-      clients.autoscaling.send(
+      autoscaling.send(
         new PutScheduledActionCommand({
           ServiceNamespace: NAMESPACE,
           ScalableDimension: DIMENSION,
@@ -207,7 +208,7 @@ export class EcsServiceTarget implements ScalableTarget {
 
   async deleteScheduledAction(name: string): Promise<void> {
     await retrying(() =>
-      clients.autoscaling.send(
+      autoscaling.send(
         new DeleteScheduledActionCommand({ ServiceNamespace: NAMESPACE, ScalableDimension: DIMENSION, ResourceId: this.resourceId, ScheduledActionName: name }),
       ),
     );

@@ -1,7 +1,7 @@
 import { DescribeNodegroupCommand, type Nodegroup, UpdateNodegroupConfigCommand } from '@aws-sdk/client-eks';
 import { NOT_SUSPENDED } from '../core/emergency';
 import type { TargetSpec } from '../core/targets';
-import { clients } from './clients';
+import { eks } from './clients/eks';
 import { retrying } from './retry';
 import { TargetNotFoundError, type Limits, type ScalableTarget, type TargetState } from './target-types';
 
@@ -12,7 +12,7 @@ export const PAUSED_TAG = 'mlscale:paused';
 
 export async function describeNodegroup(cluster: string, nodegroup: string): Promise<Nodegroup> {
   try {
-    const res = await retrying(() => clients.eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: nodegroup })));
+    const res = await retrying(() => eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: nodegroup })));
     if (!res.nodegroup) throw new TargetNotFoundError(`node group ${nodegroup} in EKS cluster ${cluster}`);
     return res.nodegroup;
   } catch (err) {
@@ -57,7 +57,7 @@ export class EksNodegroupTarget implements ScalableTarget {
 
   private async update(scalingConfig: { minSize?: number; maxSize?: number; desiredSize?: number }): Promise<void> {
     await retrying(() =>
-      clients.eks.send(new UpdateNodegroupConfigCommand({ clusterName: this.spec.cluster, nodegroupName: this.spec.nodegroup, scalingConfig })),
+      eks.send(new UpdateNodegroupConfigCommand({ clusterName: this.spec.cluster, nodegroupName: this.spec.nodegroup, scalingConfig })),
     );
   }
 

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { type IncidentRecord, type IncidentStatus } from '../core/emergency';
-import { clients } from './clients';
+import { dynamodb } from './clients/dynamodb';
 import { retrying } from './retry';
 
 /** Where incidents are recorded: one item per target, its latest incident. */
@@ -25,7 +25,7 @@ export class DynamoIncidentStore implements IncidentStore {
 
   async current(target: string): Promise<IncidentRecord | undefined> {
     const res = await retrying(() =>
-      clients.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: { target: { S: target } }, ConsistentRead: true })),
+      dynamodb.send(new GetItemCommand({ TableName: this.table, Key: { target: { S: target } }, ConsistentRead: true })),
     );
     const json = res.Item?.record?.S;
     return json ? (JSON.parse(json) as IncidentRecord) : undefined;
@@ -34,7 +34,7 @@ export class DynamoIncidentStore implements IncidentStore {
   async claim(record: IncidentRecord): Promise<boolean> {
     try {
       await retrying(() =>
-        clients.dynamodb.send(
+        dynamodb.send(
           new PutItemCommand({
             TableName: this.table,
             Item: {
@@ -59,7 +59,7 @@ export class DynamoIncidentStore implements IncidentStore {
   async settle(record: IncidentRecord, status: Exclude<IncidentStatus, 'open'>, at: Date): Promise<void> {
     const closed: IncidentRecord = { ...record, status, closedAt: at.toISOString() };
     await retrying(() =>
-      clients.dynamodb.send(
+      dynamodb.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: { target: { S: record.target } },

@@ -2,7 +2,7 @@ import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-clou
 import type { MetricRef } from '../core/config/metric';
 import type { Observation, Point } from '../core/scale-to-zero';
 import { chunks } from '../shared/map-limit';
-import { clients } from './clients';
+import { cloudwatch } from './clients/cloudwatch';
 import { retrying } from './retry';
 
 /** GetMetricData takes at most 500 queries per call. */
@@ -52,7 +52,7 @@ export async function readMetrics(reads: readonly MetricRead[], window: ReadWind
       do {
         calls++;
         const res = await retrying(() =>
-          clients.cloudwatch.send(
+          cloudwatch.send(
             new GetMetricDataCommand({
               MetricDataQueries: batch.map((r, i) => query(`m${i}`, r.metric, window.periodSeconds)),
               StartTime: window.start,

@@ -1,10 +1,9 @@
 import { PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { chunks } from '../shared/map-limit';
-import { clients } from './clients';
+import { cloudwatch } from './clients/cloudwatch';
 import { retrying } from './retry';
 
-/** The namespace of the forecasts mlscale publishes (for the dashboard). */
-export const FORECAST_NAMESPACE = 'mlscale/Predictive';
+export { FORECAST_NAMESPACE } from '../core/names';
 
 export interface Datum {
   readonly name: string;
@@ -24,6 +23,6 @@ export async function putMetrics(namespace: string, data: readonly Datum[]): Pro
       Value: d.value,
       Unit: d.unit ?? 'None',
     }));
-    await retrying(() => clients.cloudwatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData })));
+    await retrying(() => cloudwatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData })));
   }
 }

@@ -1,72 +1,93 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { ConfigError, problemsFromZod } from './config/errors';
-import { metricSchema } from './config/metric';
+import type { MetricRef } from './config/metric';
 
 /**
  * The managed-targets document (DESIGN.md, "Managed targets"): what the
  * Lambdas may touch, nothing else. The CDK app renders it from the config
  * into the MLSCALE_CONFIG environment variable; other tooling may write it by
  * hand. Required fields are the contract; extra fields are allowed.
+ *
+ * Written with zod/mini, which tree-shakes: the Lambdas bundle this schema,
+ * and classic zod would be nine tenths of every bundle (see docs/benchmarks.md).
  */
 
-const nonNegativeInt = z.number().int().min(0);
+// zod/mini ships no messages; English ones keep the errors readable.
+z.config(en());
+
+const nonNegativeInt = z.int().check(z.minimum(0));
+const positiveInt = z.int().check(z.minimum(1));
+const nonEmpty = z.string().check(z.minLength(1));
+const isoTime = z.iso.datetime({ offset: true });
+
+const metricSchema = z.object({
+  namespace: nonEmpty,
+  metricName: nonEmpty,
+  dimensions: z._default(z.record(z.string(), z.string()), {}),
+  statistic: z.string().check(
+    z.refine((s) => ['Average', 'Sum', 'Minimum', 'Maximum', 'SampleCount'].includes(s) || /^p(\d{1,2}(\.\d+)?|100)$/.test(s), {
+      message: 'must be one of Average, Sum, Minimum, Maximum, SampleCount or a percentile like p99',
+    }),
+  ),
+}) satisfies z.ZodMiniType<MetricRef, unknown>;
 
 const plannedEventSchema = z.looseObject({
-  name: z.string().min(1),
-  start: z.iso.datetime({ offset: true }),
-  end: z.iso.datetime({ offset: true }),
-  replicas: z.number().int().min(1).optional(),
-  multiplier: z.number().gt(1).optional(),
-  leadMinutes: nonNegativeInt.default(30),
-  cooldownMinutes: nonNegativeInt.default(20),
+  name: nonEmpty,
+  start: isoTime,
+  end: isoTime,
+  replicas: z.optional(positiveInt),
+  multiplier: z.optional(z.number().check(z.gt(1))),
+  leadMinutes: z._default(nonNegativeInt, 30),
+  cooldownMinutes: z._default(nonNegativeInt, 20),
 });
 
 const peakHoursSchema = z.looseObject({
-  name: z.string().min(1),
-  startCron: z.string().min(1),
-  endCron: z.string().min(1),
-  minCapacity: z.number().int().min(1),
-  timezone: z.string().default('UTC'),
+  name: nonEmpty,
+  startCron: nonEmpty,
+  endCron: nonEmpty,
+  minCapacity: positiveInt,
+  timezone: z._default(z.string(), 'UTC'),
 });
 
 const predictiveSchema = z.looseObject({
   /** Load metric (requests, statistic Sum per period). */
   load: metricSchema,
   /** Requests per second one replica carries at its scaling target. */
-  targetPerReplica: z.number().gt(0),
-  headroom: z.number().min(0).default(0.1),
-  leadMinutes: nonNegativeInt.default(10),
-  mode: z.enum(['forecast-only', 'forecast-and-scale']).default('forecast-and-scale'),
-  historyDays: z.number().int().min(2).max(14).default(14),
-  horizonHours: z.number().int().min(1).max(48).default(6),
+  targetPerReplica: z.number().check(z.gt(0)),
+  headroom: z._default(z.number().check(z.minimum(0)), 0.1),
+  leadMinutes: z._default(nonNegativeInt, 10),
+  mode: z._default(z.enum(['forecast-only', 'forecast-and-scale']), 'forecast-and-scale'),
+  historyDays: z._default(z.int().check(z.minimum(2), z.maximum(14)), 14),
+  horizonHours: z._default(z.int().check(z.minimum(1), z.maximum(48)), 6),
 });
 
 const common = {
-  name: z.string().min(1),
-  cluster: z.string().min(1),
-  pool: z.string().min(1),
+  name: nonEmpty,
+  cluster: nonEmpty,
+  pool: nonEmpty,
   minCapacity: nonNegativeInt,
-  maxCapacity: z.number().int().min(1),
+  maxCapacity: positiveInt,
   /** Pending work that wakes a scale-to-zero target. */
-  work: metricSchema.optional(),
+  work: z.optional(metricSchema),
   /** Work being processed; when given, idleness also needs it at 0. */
-  inFlight: metricSchema.optional(),
-  idleMinutes: z.number().int().min(1).max(1_440).default(5),
-  scaleFromZeroTo: z.number().int().min(1).default(1),
-  missingDataIsIdle: z.boolean().default(false),
+  inFlight: z.optional(metricSchema),
+  idleMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), 5),
+  scaleFromZeroTo: z._default(positiveInt, 1),
+  missingDataIsIdle: z._default(z.boolean(), false),
   /** Alarm names whose events belong to this target. */
-  alarms: z.array(z.string()).default([]),
+  alarms: z._default(z.array(z.string()), []),
   /** The emergency procedure may act on this target. */
-  emergencyEnabled: z.boolean().default(true),
+  emergencyEnabled: z._default(z.boolean(), true),
   /** Highest capacity the emergency procedure may reach. @default maxCapacity × 2 */
-  emergencyCeiling: z.number().int().min(1).optional(),
-  predictive: predictiveSchema.optional(),
-  plannedEvents: z.array(plannedEventSchema).default([]),
-  peakHours: z.array(peakHoursSchema).default([]),
+  emergencyCeiling: z.optional(positiveInt),
+  predictive: z.optional(predictiveSchema),
+  plannedEvents: z._default(z.array(plannedEventSchema), []),
+  peakHours: z._default(z.array(peakHoursSchema), []),
 };
 
-export const ecsTargetSchema = z.looseObject({ ...common, kind: z.literal('ecs-service'), service: z.string().min(1) });
-export const eksTargetSchema = z.looseObject({ ...common, kind: z.literal('eks-nodegroup'), nodegroup: z.string().min(1) });
+export const ecsTargetSchema = z.looseObject({ ...common, kind: z.literal('ecs-service'), service: nonEmpty });
+export const eksTargetSchema = z.looseObject({ ...common, kind: z.literal('eks-nodegroup'), nodegroup: nonEmpty });
 
 export const targetSchema = z.discriminatedUnion('kind', [ecsTargetSchema, eksTargetSchema]);
 export const targetsDocumentSchema = z.looseObject({ targets: z.array(targetSchema) });

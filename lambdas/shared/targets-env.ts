@@ -3,12 +3,14 @@ import { parseTargetsJson, type TargetsDocument } from '../core/targets';
 let cached: { json: string | undefined; doc: TargetsDocument } | undefined;
 
 /**
- * The managed-targets document from MLSCALE_CONFIG, parsed once per value.
+ * The managed-targets document from MLSCALE_CONFIG (or the copy compiled into
+ * the bundle when it is too large for the environment), parsed once per value.
  * A missing or malformed document throws a one-line ConfigError naming the
  * field, before any AWS call.
  */
 export function targetsFromEnv(): TargetsDocument {
-  const json = process.env.MLSCALE_CONFIG;
+  // A document too large for Lambda's 4 KB of environment is compiled into the bundle (esbuild define).
+  const json = process.env.MLSCALE_CONFIG ?? process.env.MLSCALE_CONFIG_BUNDLED;
   if (cached && cached.json === json) return cached.doc;
   const doc = parseTargetsJson(json);
   cached = { json, doc };

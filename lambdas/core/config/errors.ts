@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 
 /** One problem in a config document: where it is and what is wrong. */
 export interface ConfigProblem {
@@ -31,6 +31,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-export function problemsFromZod(error: z.ZodError): ConfigProblem[] {
+/** Works for errors of classic zod (the app config) and zod/mini (the targets document). */
+export function problemsFromZod(error: $ZodError): ConfigProblem[] {
   return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
 }

@@ -1,0 +1,9 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+
+/**
+ * Created once per process and default-constructed: region, credentials and
+ * endpoint come from the environment, so AWS_ENDPOINT_URL and
+ * AWS_ENDPOINT_URL_<SERVICE> redirect every call. One file per service so a
+ * handler loads only the SDK packages it uses (each costs cold-start time).
+ */
+export const ecs = new ECSClient({});
