@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ function bundledPredictive(config: ReturnType<typeof exampleConfig>): string {
   const outdir = mkdtempSync(path.join(tmpdir(), 'mlscale-bundle-'));
   const { app, stacks } = buildApp({ config: parseConfig(config), environment: 'production', appProps: { context: { ...CDK_CONTEXT, 'aws:cdk:enable-asset-metadata': true }, outdir }, nag: false });
   app.synth();
-  const template = JSON.parse(require('node:fs').readFileSync(path.join(outdir, `${stacks[0]!.stackName}.template.json`), 'utf8'));
+  const template = JSON.parse(readFileSync(path.join(outdir, `${stacks[0]!.stackName}.template.json`), 'utf8'));
   const [, fn] = Object.entries(template.Resources as Record<string, { Type: string; Metadata?: Record<string, string> }>).find(
     ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('PredictiveScalerFunction'),
   )!;
