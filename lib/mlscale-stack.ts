@@ -7,6 +7,8 @@ import { GPU_INSTANCES } from '../lambdas/core/instances';
 import { AlarmTopic } from './constructs/alarm-topic';
 import { EcsPlatform } from './constructs/ecs-platform';
 import { GpuCapacityProvider } from './constructs/gpu-capacity-provider';
+import { GpuNodeGroups } from './constructs/gpu-node-groups';
+import { Runbooks } from './constructs/runbooks/runbooks';
 import { InferencePool } from './constructs/inference-pool';
 import { EmergencyScaler } from './constructs/emergency-scaler';
 import { PredictiveScaler } from './constructs/predictive-scaler';
@@ -32,11 +34,13 @@ export class MlscaleStack extends Stack {
   public readonly alarms: ScalingAlarms;
   public readonly topic: AlarmTopic;
   public readonly dashboard: ScalingDashboard;
+  public readonly gpuNodeGroups?: GpuNodeGroups;
   /** What the Lambdas may touch (the MLSCALE_CONFIG document, parsed). */
   public readonly targets: readonly TargetSpec[];
   public readonly scaleToZero?: ScaleToZeroScaler;
   public readonly emergency?: EmergencyScaler;
   public readonly predictive?: PredictiveScaler;
+  public readonly runbooks: Runbooks;
 
   constructor(scope: Construct, id: string, props: MlscaleStackProps) {
     super(scope, id, props);
@@ -75,6 +79,17 @@ export class MlscaleStack extends Stack {
       });
     });
 
+    if (env.eks && env.eks.nodeGroups.length > 0) {
+      this.gpuNodeGroups = new GpuNodeGroups(this, 'GpuNodeGroups', {
+        clusterName: env.eks.clusterName,
+        createCluster: !env.eks.existing,
+        ...(env.eks.subnetIds.length ? { subnetIds: env.eks.subnetIds } : {}),
+        vpc: this.platform.vpc,
+        kubernetesVersion: env.eks.kubernetesVersion,
+        nodeGroups: env.eks.nodeGroups,
+      });
+    }
+
     this.alarms = new ScalingAlarms(this, 'Alarms', {
       namePrefix: prefix,
       clusterName: env.clusterName,
@@ -96,9 +111,17 @@ export class MlscaleStack extends Stack {
     if (this.targets.some((t) => t.pool === 'scale-to-zero' && t.work)) {
       this.scaleToZero = new ScaleToZeroScaler(this, 'ScaleToZero', { ...scaler, scheduleMinutes: env.scaleToZeroScheduleMinutes });
     }
+    const emergencyAlarms = this.alarms.emergencyAlarms.map((a) => a.alarm);
     if (this.targets.some((t) => t.emergencyEnabled)) {
-      this.emergency = new EmergencyScaler(this, 'Emergency', { ...scaler, emergencyAlarms: this.alarms.emergencyAlarms.map((a) => a.alarm) });
+      // The emergency runbook takes the alarms: it doubles through this Lambda and later resumes.
+      this.emergency = new EmergencyScaler(this, 'Emergency', { ...scaler, emergencyAlarms, triggerFromAlarms: false });
     }
+    this.runbooks = new Runbooks(this, 'Runbooks', {
+      ...scaler,
+      ...(this.emergency ? { emergencyFunction: this.emergency.scaler.function } : {}),
+      emergencyAlarms,
+      stableMinutes: env.emergency.stableMinutes,
+    });
     if (this.targets.some((t) => t.kind === 'ecs-service' && (t.predictive || t.plannedEvents.length > 0 || t.peakHours.length > 0))) {
       this.predictive = new PredictiveScaler(this, 'Predictive', { ...scaler, scheduleMinutes: env.predictive.scheduleMinutes });
     }
@@ -109,6 +132,7 @@ export class MlscaleStack extends Stack {
       alarms: [
         ...this.alarms.alarms.map((a) => a.alarm),
         ...[this.scaleToZero, this.emergency, this.predictive].flatMap((c) => c?.scaler.alarms ?? []),
+        ...this.runbooks.runbookFunction.alarms,
       ],
     });
     this.addScalerWidgets();

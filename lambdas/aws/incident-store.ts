@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { type IncidentRecord, type IncidentStatus } from '../core/emergency';
 import { dynamodb } from './clients/dynamodb';
@@ -32,6 +33,9 @@ export class DynamoIncidentStore implements IncidentStore {
   }
 
   async claim(record: IncidentRecord): Promise<boolean> {
+    // A retried put whose first attempt took effect (response lost) fails the condition on its own item:
+    // the token tells that apart from another trigger's claim.
+    const token = randomUUID();
     try {
       await retrying(() =>
         dynamodb.send(
@@ -42,16 +46,20 @@ export class DynamoIncidentStore implements IncidentStore {
               status: { S: 'open' },
               incidentId: { S: record.incidentId },
               record: { S: JSON.stringify(record) },
+              claimToken: { S: token },
             },
             ConditionExpression: 'attribute_not_exists(#target) OR #status <> :open',
             ExpressionAttributeNames: { '#target': 'target', '#status': 'status' },
             ExpressionAttributeValues: { ':open': { S: 'open' } },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         ),
       );
       return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') return false;
+      if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') {
+        return (err as ConditionalCheckFailedException).Item?.claimToken?.S === token;
+      }
       throw err;
     }
   }

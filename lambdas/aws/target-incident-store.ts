@@ -6,7 +6,7 @@ import type { ScalableTarget } from './target-types';
 /**
  * The fallback when no incident table is configured (MLSCALE_INCIDENT_TABLE
  * unset, e.g. the handler run by hand): the target itself says whether an
- * incident is open — scale-in suspended without a full pause (ECS), or a
+ * incident is open — scale-in and scheduled scaling suspended, scale-out not (ECS), or a
  * minimum above the configured one (node group) — and resume restores the
  * configured limits. Repeated triggers still double once; concurrent ones
  * are not guarded, which is why the deployed stack always has the table.
@@ -21,10 +21,10 @@ export class TargetIncidentStore implements IncidentStore {
 
   async current(name: string): Promise<IncidentRecord | undefined> {
     const state = await this.target.read();
-    const open =
-      this.spec.kind === 'ecs-service'
-        ? state.suspension.dynamicIn && !state.paused
-        : state.min > this.spec.minCapacity;
+    // The emergency procedure's own pattern: scale-in and scheduled scaling suspended, scale-out not.
+    // An operator's plain scale-in suspension or a full pause does not read as an incident.
+    const s = state.suspension;
+    const open = this.spec.kind === 'ecs-service' ? s.dynamicIn && s.scheduled && !s.dynamicOut : state.min > this.spec.minCapacity;
     if (!open) return undefined;
     return {
       target: name,

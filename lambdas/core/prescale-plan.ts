@@ -135,7 +135,9 @@ function peakIntervals(peaks: readonly PeakHoursInput[], from: number, to: numbe
 export function planPrescale(input: PrescaleInput): PrescalePlan {
   const { baseMin, max } = input;
   if (baseMin > max) throw new Error(`baseMin must be <= max, got ${baseMin} > ${max}`);
-  const firstMinute = Math.ceil((input.now + MINUTE) / MINUTE) * MINUTE;
+  // Two minutes of margin: Application Auto Scaling only runs actions in the future, and reading,
+  // forecasting and writing the plan of many targets takes a while.
+  const firstMinute = Math.ceil((input.now + 2 * MINUTE) / MINUTE) * MINUTE;
   const horizonEnd = input.now + input.horizonHours * HOUR;
 
   const forecast = input.forecast ? forecastIntervals(input.forecast, baseMin, max) : { intervals: [], replicas: [] };

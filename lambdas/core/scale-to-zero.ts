@@ -86,10 +86,14 @@ function notIdleBecause(obs: Observation, policy: ScaleToZeroPolicy, now: number
   if (!newest) return `no ${what} datapoints: missing data is unknown, not idle`;
   const ageMinutes = minuteOf(now) - minuteOf(newest.t);
   if (ageMinutes > MAX_STALENESS_MINUTES) return `newest ${what} datapoint is ${ageMinutes} minutes old: unknown, not idle`;
-  const zeroMinutes = new Set(obs.points.filter((p) => p.v <= 0).map((p) => minuteOf(p.t)));
+  const byMinute = new Map<number, number>();
+  for (const p of obs.points) byMinute.set(minuteOf(p.t), Math.max(byMinute.get(minuteOf(p.t)) ?? -Infinity, p.v));
   const end = minuteOf(newest.t);
   for (let m = end - policy.idleMinutes + 1; m <= end; m++) {
-    if (!zeroMinutes.has(m)) return `${what} has a gap at ${new Date(m * MINUTE).toISOString()}: unknown, not idle`;
+    const at = new Date(m * MINUTE).toISOString();
+    const v = byMinute.get(m);
+    if (v === undefined) return `${what} has a gap at ${at}: unknown, not idle`;
+    if (v > 0) return `${what} ${v} at ${at}, within the last ${policy.idleMinutes} datapoints`;
   }
   return undefined;
 }

@@ -77,7 +77,12 @@ export async function triggerEmergency(
         `emergency change to ${spec.name} failed (${(err as Error).message}) and restoring min ${state.min} / max ${state.max} also failed (${(restoreErr as Error).message})`,
       );
     }
-    await store.settle(record, 'failed', now);
+    try {
+      await store.settle(record, 'failed', now);
+    } catch (settleErr) {
+      // The change is undone; only the record stays open. Keep the original error, and say so.
+      (err as Error).message += ` (limits restored, but incident ${record.incidentId} could not be marked failed: ${(settleErr as Error).message}; resume it to close it)`;
+    }
     throw err;
   }
   return {

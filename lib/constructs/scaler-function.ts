@@ -11,6 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TargetSpec } from '../../lambdas/core/targets';
+import { acknowledgeNodegroupArns, acknowledgeUnscopable } from '../nag';
 
 /** Above this size the targets document is compiled into the bundle: Lambda allows 4 KB of environment in all. */
 export const MAX_INLINE_CONFIG_BYTES = 3_000;
@@ -126,15 +127,7 @@ export class ScalerFunction extends Construct {
       id: 'AwsSolutions-L1',
       reason: 'mlscale targets the Node.js 22 Lambda runtime on purpose: it is the version the handlers are built and tested for.',
     });
-    const policy = this.role.node.tryFindChild('DefaultPolicy');
-    if (policy) {
-      Validations.of(policy).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'X-Ray trace segments, CloudWatch GetMetricData and Application Auto Scaling have no resource-level permissions; ' +
-          'ECS, EKS, DynamoDB and Step Functions actions are scoped to the configured resources.',
-      });
-    }
+    acknowledgeUnscopable(this.role, 'X-Ray trace segments, CloudWatch GetMetricData and Application Auto Scaling');
 
     const alarmAction = new actions.SnsAction(props.topic);
     const fn = this.function;
@@ -199,6 +192,7 @@ export class ScalerFunction extends Construct {
     this.role.addToPolicy(
       new iam.PolicyStatement({ actions: ['eks:DescribeNodegroup', ...(write ? ['eks:UpdateNodegroupConfig'] : [])], resources: nodegroups }),
     );
+    acknowledgeNodegroupArns(this.role, targets);
   }
 
   /** Application Auto Scaling: scalable targets get their ARN at registration, so these cannot be scoped. */
@@ -211,3 +205,4 @@ export class ScalerFunction extends Construct {
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
   }
 }
+

@@ -1,0 +1,107 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { TargetSpec } from '../../../lambdas/core/targets';
+import { acknowledgeFunctionVersions, acknowledgeNodegroupArns, acknowledgeUnscopable } from '../../nag';
+
+/** Errors worth another try: throttling, faults, an update already in progress. */
+export function transientErrors(service: 'Ecs' | 'ApplicationAutoScaling' | 'Eks' | 'CloudWatch' | 'AutoScaling' | 'Sns'): string[] {
+  return [
+    `${service}.ThrottlingException`,
+    `${service}.ServerException`,
+    `${service}.InternalServerException`,
+    `${service}.ServiceUnavailableException`,
+    `${service}.ConcurrentUpdateException`,
+    `${service}.ResourceInUseException`,
+    `${service}.InternalFailureException`,
+    `${service}.LimitExceededException`,
+    `${service}.SdkClientException`,
+    'States.Timeout',
+  ];
+}
+
+const LAMBDA_TRANSIENT = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'States.Timeout'];
+
+/** Retry with exponential backoff and full jitter: 2 s, 4 s, 8 s ... up to `attempts`. */
+export function withRetry<T extends sfn.TaskStateBase>(task: T, errors: string[], attempts = 5): T {
+  task.addRetry({ errors, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: attempts, jitterStrategy: sfn.JitterType.FULL });
+  return task;
+}
+
+export function lambdaStep(scope: Construct, id: string, fn: tasks.LambdaInvokeProps['lambdaFunction'], payload: Record<string, unknown>, resultPath: string) {
+  return withRetry(
+    new tasks.LambdaInvoke(scope, id, {
+      lambdaFunction: fn,
+      payload: sfn.TaskInput.fromObject(payload),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      resultPath,
+    }),
+    LAMBDA_TRANSIENT,
+  );
+}
+
+/** Publish a runbook notification: what happened, to which target, in which execution. */
+export function notify(scope: Construct, id: string, topic: sns.ITopic, subject: string, detailPath?: string): tasks.SnsPublish {
+  return withRetry(
+    new tasks.SnsPublish(scope, id, {
+      topic,
+      subject,
+      message: sfn.TaskInput.fromObject({
+        runbook: sfn.JsonPath.stateMachineName,
+        execution: sfn.JsonPath.executionName,
+        event: subject,
+        ...(detailPath ? { detail: sfn.JsonPath.objectAt(detailPath) } : {}),
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    }),
+    transientErrors('Sns'),
+  );
+}
+
+/** IAM resources of the configured ECS services and EKS node groups (the runbooks may touch nothing else). */
+export function targetArns(scope: Construct, targets: readonly TargetSpec[]): { services: string[]; nodegroups: string[]; clusters: string[] } {
+  const stack = Stack.of(scope);
+  const services: string[] = [];
+  const nodegroups: string[] = [];
+  const clusters = new Set<string>();
+  for (const t of targets) {
+    if (t.kind === 'ecs-service') services.push(stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${t.cluster}/${t.service}` }));
+    else {
+      nodegroups.push(stack.formatArn({ service: 'eks', resource: 'nodegroup', resourceName: `${t.cluster}/${t.nodegroup}/*` }));
+      clusters.add(stack.formatArn({ service: 'eks', resource: 'cluster', resourceName: t.cluster }));
+    }
+  }
+  return { services, nodegroups, clusters: [...clusters] };
+}
+
+export interface RunbookStateMachineProps {
+  readonly definition: sfn.IChainable;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** A Standard state machine with every execution event logged (with data) and X-Ray tracing. */
+export function runbookStateMachine(scope: Construct, id: string, props: RunbookStateMachineProps & { targets: readonly TargetSpec[]; functions: readonly lambda.IFunction[] }): sfn.StateMachine {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+    retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const machine = new sfn.StateMachine(scope, id, {
+    definitionBody: sfn.DefinitionBody.fromChainable(props.definition),
+    stateMachineType: sfn.StateMachineType.STANDARD,
+    tracingEnabled: true,
+    logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+  });
+  acknowledgeUnscopable(machine.role, 'Application Auto Scaling, Auto Scaling describe calls, X-Ray and CloudWatch Logs delivery');
+  acknowledgeNodegroupArns(machine.role, props.targets);
+  acknowledgeFunctionVersions(machine.role, props.functions);
+  return machine;
+}
+
+/** An ECS service's scalable dimension, as Application Auto Scaling names it. */
+export const ECS_DIMENSION = { ServiceNamespace: 'ecs', ScalableDimension: 'ecs:service:DesiredCount' } as const;

@@ -1,0 +1,110 @@
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { TargetSpec } from '../../../lambdas/core/targets';
+import { ScalerFunction } from '../scaler-function';
+import { EmergencyScaleUpRunbook } from './emergency-scale-up';
+import { GpuNodegroupScaleRunbook } from './gpu-nodegroup-scale';
+import { ScaleForEventRunbook } from './scale-for-event';
+
+/** State machine names: `<prefix>-<runbook>`, so the CLI can find them from the config. */
+export const RUNBOOK_NAMES = ['scale-for-event', 'emergency-scale-up', 'gpu-nodegroup-scale'] as const;
+export type RunbookName = (typeof RUNBOOK_NAMES)[number];
+export const runbookStateMachineName = (prefix: string, runbook: RunbookName) => `${prefix}-${runbook}`;
+
+export interface RunbooksProps {
+  readonly targets: readonly TargetSpec[];
+  readonly targetsJson: string;
+  readonly topic: sns.ITopic;
+  readonly namePrefix: string;
+  /** The emergency Lambda the emergency runbook doubles and resumes with. */
+  readonly emergencyFunction?: lambda.IFunction;
+  /** Alarms that start the emergency runbook when they go to ALARM. */
+  readonly emergencyAlarms: readonly cloudwatch.IAlarm[];
+  /** Minutes the alarms must stay OK before the autoscaler is resumed. */
+  readonly stableMinutes: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The operators' runbooks as Step Functions state machines, the runbook
+ * Lambda that plans them, and the EventBridge rule that starts the emergency
+ * runbook when an emergency alarm fires (through the Lambda, which names the
+ * execution after target and incident so a repeated start is rejected).
+ */
+export class Runbooks extends Construct {
+  public readonly runbookFunction: ScalerFunction;
+  public readonly scaleForEvent: ScaleForEventRunbook;
+  public readonly emergencyScaleUp?: EmergencyScaleUpRunbook;
+  public readonly gpuNodegroupScale?: GpuNodegroupScaleRunbook;
+  public readonly alarmRule?: events.Rule;
+
+  constructor(scope: Construct, id: string, props: RunbooksProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const emergencyName = runbookStateMachineName(props.namePrefix, 'emergency-scale-up');
+    // Built from the name, not a reference: the state machine invokes this Lambda, so a Ref would be circular.
+    const emergencyArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: emergencyName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+
+    this.runbookFunction = new ScalerFunction(this, 'Planner', {
+      handlerDir: 'runbook',
+      targetsJson: props.targetsJson,
+      topic: props.topic,
+      alarmPrefix: `${props.namePrefix}-runbook`,
+      timeout: Duration.seconds(30),
+      environment: { MLSCALE_EMERGENCY_RUNBOOK_ARN: emergencyArn, MLSCALE_EMERGENCY_STABLE_MINUTES: String(props.stableMinutes) },
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+    this.runbookFunction.role.addToPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [emergencyArn] }));
+    const fn = this.runbookFunction.function;
+    const common = { topic: props.topic, targets: props.targets, ...(props.logRetention ? { logRetention: props.logRetention } : {}) };
+
+    this.scaleForEvent = new ScaleForEventRunbook(this, 'ScaleForEvent', { ...common, runbookFunction: fn });
+    nameStateMachine(this.scaleForEvent.stateMachine, runbookStateMachineName(props.namePrefix, 'scale-for-event'));
+
+    const emergencyTargets = props.targets.filter((t) => t.emergencyEnabled);
+    if (props.emergencyFunction && emergencyTargets.length > 0) {
+      this.emergencyScaleUp = new EmergencyScaleUpRunbook(this, 'EmergencyScaleUp', {
+        ...common,
+        targets: emergencyTargets,
+        runbookFunction: fn,
+        emergencyFunction: props.emergencyFunction,
+      });
+      nameStateMachine(this.emergencyScaleUp.stateMachine, emergencyName);
+      if (props.emergencyAlarms.length > 0) {
+        this.alarmRule = new events.Rule(this, 'EmergencyAlarmRule', {
+          description: 'mlscale: an emergency alarm went to ALARM; start the emergency runbook',
+          eventPattern: {
+            source: ['aws.cloudwatch'],
+            detailType: ['CloudWatch Alarm State Change'],
+            resources: props.emergencyAlarms.map((a) => a.alarmArn),
+            detail: { state: { value: ['ALARM'] } },
+          },
+          targets: [new eventTargets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.minutes(15) })],
+        });
+      }
+    }
+
+    const nodegroups = props.targets.filter((t) => t.kind === 'eks-nodegroup');
+    if (nodegroups.length > 0) {
+      this.gpuNodegroupScale = new GpuNodegroupScaleRunbook(this, 'GpuNodegroupScale', { ...common, targets: nodegroups });
+      nameStateMachine(this.gpuNodegroupScale.stateMachine, runbookStateMachineName(props.namePrefix, 'gpu-nodegroup-scale'));
+    }
+  }
+
+  get stateMachines(): sfn.StateMachine[] {
+    return [this.scaleForEvent, this.emergencyScaleUp, this.gpuNodegroupScale].filter((r) => r !== undefined).map((r) => r.stateMachine);
+  }
+}
+
+function nameStateMachine(machine: sfn.StateMachine, name: string): void {
+  (machine.node.defaultChild as sfn.CfnStateMachine).stateMachineName = name;
+}
