@@ -17,4 +17,10 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // The one plain-JS file: the CommonJS shim behind the `mlscale` command.
+    files: ['bin/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -273,6 +273,17 @@ describe('config: files', () => {
   });
 });
 
+describe('config: peak hours', () => {
+  it('rejects a cron expression mlscale cannot evaluate, and an unknown time zone', () => {
+    const msg = errorFor(
+      (c) => (c.peakHours = [{ name: 'office', pool: 'engine', startCron: '0 8 ? * MON#2 *', endCron: '0 18 * * MON-FRI *', minCapacity: 4, timezone: 'Mars/Olympus' }]),
+    );
+    expect(msg).toMatch(/peakHours\[0\]\.startCron: cron day-of-week: 'MON#2' uses L, W or #/);
+    expect(msg).toMatch(/peakHours\[0\]\.endCron: cron '0 18 \* \* MON-FRI \*': exactly one of day-of-month and day-of-week must be '\?'/);
+    expect(msg).toMatch(/peakHours\[0\]\.timezone: unknown time zone 'Mars\/Olympus'/);
+  });
+});
+
 describe('config: AWS IDs', () => {
   it('rejects a subnet ID that CloudFormation would reject', () => {
     const msg = errorFor(

@@ -187,6 +187,8 @@ describe('Scalers: predictive', () => {
   it('is left out when no pool is predictive and none has events or peak hours', () => {
     const config = exampleConfig();
     for (const pool of config.pools) pool.predictive = { enabled: false };
+    config.plannedEvents = [];
+    config.peakHours = [];
     const t = synth(config, 'production').template;
     expect(Object.keys(t.findResources('AWS::Lambda::Function')).filter((id) => id.startsWith('Predictive'))).toEqual([]);
   });

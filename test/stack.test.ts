@@ -173,10 +173,18 @@ describe('Stack: scale-to-zero pool (GPU modules)', () => {
     });
   });
 
-  it('scales between 0 and 5 tasks with no policy to fight the scale-to-zero Lambda', () => {
+  it('scales between 0 and 5 tasks; only queue-per-task tracking above the floor the Lambda owns', () => {
     const [, target] = scalableTargetOf('gpu-modules');
     expect(target.Properties).toMatchObject({ MinCapacity: 0, MaxCapacity: 5 });
-    expect(policiesOf('gpu-modules')).toHaveLength(0);
+    const policies = policiesOf('gpu-modules');
+    expect(policies).toHaveLength(1);
+    const config = policies[0]!.Properties.TargetTrackingScalingPolicyConfiguration;
+    expect(config.TargetValue).toBe(10);
+    // Its queue is the work metric (Kafka lag of the module's consumer group), per running task.
+    expect(JSON.stringify(config.CustomizedMetricSpecification.Metrics)).toContain('"ConsumerLag"');
+    expect(config.CustomizedMetricSpecification.Metrics).toContainEqual(
+      expect.objectContaining({ Id: 'perTask', Expression: 'IF(running > 0, queue / running, queue)' }),
+    );
   });
 
   it('asks for one GPU per task', () => {

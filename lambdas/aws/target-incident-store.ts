@@ -40,6 +40,10 @@ export class TargetIncidentStore implements IncidentStore {
     return true;
   }
 
+  async open(): Promise<void> {
+    // Nothing recorded: the target's own state is the record.
+  }
+
   async settle(): Promise<void> {
     // Nothing recorded: the target's own state is the record.
   }

@@ -4,7 +4,7 @@
 export function replicasFor(load: number, perReplica: number, headroom = 0): number {
   if (!(perReplica > 0)) throw new Error(`load per replica must be > 0, got ${perReplica}`);
   if (!(load > 0)) return 0;
-  // Round away float noise first (e.g. 7 / 0.7 = 10.000000000000002 must stay 10).
+  // Round away float noise first (e.g. 100 × 1.1 = 110.00000000000001 must stay 110).
   return Math.ceil(Number(((load / perReplica) * (1 + headroom)).toFixed(9)));
 }
 

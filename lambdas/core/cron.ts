@@ -28,7 +28,8 @@ function parseField(text: string, name: string, lo: number, hi: number, names: s
   };
   const out = new Set<number>();
   for (const part of text.split(',')) {
-    if (/[LW#]/i.test(part) && !names.some((n) => part.toUpperCase().includes(n))) {
+    // Names may contain L and W (JUL, WED); look for the letters outside them.
+    if (/[LW#]/.test(names.reduce((rest, n) => rest.replaceAll(n, ''), part.toUpperCase()))) {
       throw new Error(`cron ${name}: '${part}' uses L, W or #, which mlscale does not support`);
     }
     const [range, stepText] = part.split('/');

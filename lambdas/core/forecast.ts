@@ -32,7 +32,7 @@ export interface HourlySeries {
 
 /** Fill gaps: same hour a day earlier if known, else the nearest earlier value, else the first known. */
 export function fillGaps(values: readonly (number | undefined)[]): number[] {
-  const firstKnown = values.find((v) => v !== undefined) ?? 0;
+  const firstKnown = values.find((v) => v !== undefined && Number.isFinite(v)) ?? 0;
   const out: number[] = [];
   values.forEach((v, i) => {
     if (v !== undefined && Number.isFinite(v)) out.push(v);

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { ConfigError, problemsFromZod } from './config/errors';
 import type { MetricRef } from './config/metric';
+import { isTimeZone, parseCron } from './cron';
 
 /**
  * The managed-targets document (DESIGN.md, "Managed targets"): what the
@@ -111,6 +112,16 @@ export function parseTargetsDocument(input: unknown, source = 'MLSCALE_CONFIG'):
     if (t.pool === 'scale-to-zero' && !t.work) {
       problems.push({ path: `targets[${i}].work`, message: 'required for a scale-to-zero target (the metric that says work is pending)' });
     }
+    t.peakHours.forEach((peak, j) => {
+      for (const field of ['startCron', 'endCron'] as const) {
+        try {
+          parseCron(peak[field]);
+        } catch (err) {
+          problems.push({ path: `targets[${i}].peakHours[${j}].${field}`, message: (err as Error).message });
+        }
+      }
+      if (!isTimeZone(peak.timezone)) problems.push({ path: `targets[${i}].peakHours[${j}].timezone`, message: `unknown time zone '${peak.timezone}'` });
+    });
     if (t.emergencyCeiling !== undefined && t.emergencyCeiling < t.maxCapacity) {
       problems.push({ path: `targets[${i}].emergencyCeiling`, message: `must be >= maxCapacity, got ${t.emergencyCeiling} < ${t.maxCapacity}` });
     }

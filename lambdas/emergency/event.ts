@@ -5,6 +5,9 @@ export type EmergencyRequest =
   | { readonly kind: 'act'; readonly action: 'trigger' | 'resume'; readonly target: string; readonly source: string; readonly restoreDesired: boolean }
   | { readonly kind: 'ignore'; readonly reason: string };
 
+/** Source of a trigger sent by a runbook execution (`{ target, execution }`): the prefix, then the execution's ID. */
+export const RUNBOOK_SOURCE = 'runbook execution ';
+
 /** A malformed or unroutable event: a one-line message, nothing done in AWS. */
 export class EmergencyEventError extends Error {
   constructor(message: string) {
@@ -55,14 +58,16 @@ export function parseEmergencyEvent(event: unknown, doc: TargetsDocument): Emerg
     return byAlarm(doc, message.AlarmName, message.NewStateValue, 'SNS');
   }
   if ('target' in event) {
-    const { target, action = 'trigger', restoreDesired = false } = event;
+    const { target, action = 'trigger', restoreDesired = false, execution } = event;
     if (typeof target !== 'string' || target === '') throw new EmergencyEventError('target must be a non-empty string');
+    if (execution !== undefined && (typeof execution !== 'string' || execution === '')) throw new EmergencyEventError('execution must be a non-empty string');
     if (action !== 'trigger' && action !== 'resume') throw new EmergencyEventError(`action must be 'trigger' or 'resume', got '${String(action)}'`);
     if (typeof restoreDesired !== 'boolean') throw new EmergencyEventError('restoreDesired must be true or false');
     if (!doc.targets.some((t) => t.name === target)) {
       throw new EmergencyEventError(`unknown target '${target}' (known: ${doc.targets.map((t) => t.name).join(', ') || 'none'})`);
     }
-    return { kind: 'act', action, target, source: 'direct call', restoreDesired };
+    // A runbook execution names itself, so a retry of its own call is told apart from another trigger.
+    return { kind: 'act', action, target, source: execution ? `${RUNBOOK_SOURCE}${execution}` : 'direct call', restoreDesired };
   }
   throw new EmergencyEventError(
     'unrecognised event: expected a CloudWatch alarm state change (EventBridge, alarm action or SNS) or { "target": "<name>" }',

@@ -1,4 +1,5 @@
 import {
+  OPENING_TIMEOUT_MS,
   incidentIdFor,
   incidentSuspension,
   planEmergency,
@@ -9,6 +10,7 @@ import { emergencyCeiling, type TargetSpec } from '../core/targets';
 import { EcsServiceTarget } from '../aws/ecs-service-target';
 import type { IncidentStore } from '../aws/incident-store';
 import type { ScalableTarget } from '../aws/scalable-target';
+import { RUNBOOK_SOURCE } from './event';
 
 export interface EmergencyOutcome {
   readonly target: string;
@@ -44,25 +46,49 @@ export async function triggerEmergency(
   now: Date,
 ): Promise<EmergencyOutcome> {
   if (!spec.emergencyEnabled) throw new Error(`emergency doubling is disabled for target '${spec.name}'`);
-  const open = await store.current(spec.name);
-  if (open?.status === 'open') {
-    return { target: spec.name, outcome: 'already-open', incidentId: open.incidentId, reason: `incident ${open.incidentId} is already open; doubling once per incident` };
+  const existing = await store.current(spec.name);
+  // A runbook execution repeating its own call (a Step Functions retry after the doubling took effect)
+  // gets its incident back, so it goes on to monitor and resume instead of taking the "already handled" exit.
+  if (existing?.status === 'open' && existing.after && source.startsWith(RUNBOOK_SOURCE) && existing.trigger === source) {
+    return {
+      target: spec.name,
+      outcome: 'doubled',
+      incidentId: existing.incidentId,
+      ...(existing.before ? { from: existing.before.desired } : {}),
+      to: existing.after.desired,
+      min: existing.after.min,
+      max: existing.after.max,
+      reason: `incident ${existing.incidentId} was opened by this execution; returning it`,
+    };
+  }
+  if (existing?.status === 'open' || (existing?.status === 'opening' && now.getTime() - Date.parse(existing.openedAt) < OPENING_TIMEOUT_MS)) {
+    return {
+      target: spec.name,
+      outcome: 'already-open',
+      incidentId: existing.incidentId,
+      reason: `incident ${existing.incidentId} is already ${existing.status}; doubling once per incident`,
+    };
   }
 
-  const state = await target.read();
-  const plan = planEmergency({ desired: state.desired, min: state.min, max: state.max }, emergencyCeiling(spec));
-  const record: IncidentRecord = {
-    target: spec.name,
-    incidentId: incidentIdFor(spec.name, now),
-    status: 'open',
-    openedAt: now.toISOString(),
-    trigger: source,
-    before: { ...plan.before, suspension: state.suspension, registered: state.registered },
-    after: plan.after,
-  };
-  if (!(await store.claim(record))) {
+  // Claim first, read after: no other incident can be open or half-applied once the claim is ours,
+  // so what is read is the state to restore.
+  const claim: IncidentRecord = { target: spec.name, incidentId: incidentIdFor(spec.name, now), status: 'opening', openedAt: now.toISOString(), trigger: source };
+  if (!(await store.claim(claim, now))) {
     const winner = await store.current(spec.name);
     return { target: spec.name, outcome: 'already-open', ...(winner ? { incidentId: winner.incidentId } : {}), reason: 'another trigger opened this incident first' };
+  }
+  let state;
+  let plan;
+  let record: IncidentRecord;
+  try {
+    state = await target.read();
+    plan = planEmergency({ desired: state.desired, min: state.min, max: state.max }, emergencyCeiling(spec));
+    record = { ...claim, status: 'open', before: { ...plan.before, suspension: state.suspension, registered: state.registered }, after: plan.after };
+    await store.open(record);
+  } catch (err) {
+    // Nothing changed on the target yet: release the claim.
+    await store.settle(claim, 'failed', now).catch(() => undefined);
+    throw err;
   }
 
   try {
@@ -84,6 +110,14 @@ export async function triggerEmergency(
       (err as Error).message += ` (limits restored, but incident ${record.incidentId} could not be marked failed: ${(settleErr as Error).message}; resume it to close it)`;
     }
     throw err;
+  }
+  // A resume that ran while the change was landing restored the limits before the change did:
+  // put them back again, so a resumed incident never leaves min raised or scale-in paused.
+  // (Only a store that records incidents can tell; the table-less fallback reads them off the target.)
+  const afterwards = store.atomic ? await store.current(spec.name).catch(() => undefined) : undefined;
+  if (afterwards && (afterwards.incidentId !== record.incidentId || afterwards.status !== 'open')) {
+    await target.setLimits({ min: state.min, max: state.max, suspension: state.suspension });
+    return { target: spec.name, outcome: 'resumed', incidentId: record.incidentId, min: state.min, max: state.max, reason: 'resumed while the doubling was landing; limits restored' };
   }
   return {
     target: spec.name,
@@ -110,7 +144,7 @@ export async function resumeEmergency(
   now: Date,
 ): Promise<EmergencyOutcome> {
   const open = await store.current(spec.name);
-  if (open?.status !== 'open') return { target: spec.name, outcome: 'no-open-incident', reason: 'no open incident to resume' };
+  if (open?.status !== 'open' || !open.before) return { target: spec.name, outcome: 'no-open-incident', reason: 'no open incident to resume' };
   const plan = planResume(open, restoreDesired);
   await target.setLimits({
     min: plan.capacity.min,

@@ -21,6 +21,18 @@ export interface TickResult {
   readonly calls: { readonly describe: number; readonly getMetricData: number; readonly update: number };
 }
 
+/**
+ * The floor of a scale-to-zero target. On ECS the Lambda raises the scalable
+ * target's min to `scaleFromZeroTo` while there is work and lowers it to the
+ * configured minimum when idle; a registered min above that is an operator's
+ * (or a runbook's) and is never undercut. A node group's minSize is always its floor.
+ */
+export function scaleToZeroFloors(t: TargetSpec, state: TargetState): { floor: number; active: number } {
+  const active = Math.min(state.max, Math.max(t.scaleFromZeroTo, t.minCapacity, 1));
+  if (t.kind === 'eks-nodegroup') return { floor: state.min, active };
+  return { floor: state.min > active ? state.min : t.minCapacity, active };
+}
+
 /** Changes in flight at once; ECS and EKS throttle bursts of updates. */
 const APPLY_CONCURRENCY = 10;
 
@@ -67,10 +79,10 @@ export async function runScaleToZero(all: readonly TargetSpec[], now: Date): Pro
       return { target: t.name, from: 0, to: 0, reason: `${describeTarget(t)} could not be read; no change`, error: state?.message ?? 'no state' };
     }
     const inFlight = t.inFlight ? observations.get(`${t.name}#inFlight`) : undefined;
+    const floors = scaleToZeroFloors(t, state);
     const decision = decideScaleToZero({
       policy: {
-        // The registered limits win over the document's: an operator or runbook may have raised the floor.
-        minCapacity: state.min,
+        minCapacity: floors.floor,
         maxCapacity: state.max,
         idleMinutes: t.idleMinutes,
         scaleFromZeroTo: t.scaleFromZeroTo,
@@ -85,7 +97,14 @@ export async function runScaleToZero(all: readonly TargetSpec[], now: Date): Pro
     if (decision.to === decision.from) return { target: t.name, ...decision };
     try {
       updates++;
-      await scalableTarget(t).setDesired(decision.to);
+      const adapter = scalableTarget(t);
+      if (t.kind === 'ecs-service' && state.registered) {
+        // The Lambda owns the floor: min follows it, so target tracking works above it and never against it.
+        const min = decision.to > decision.from ? Math.max(floors.floor, decision.to) : floors.floor;
+        await adapter.setLimits({ min, max: state.max, desired: decision.to });
+      } else {
+        await adapter.setDesired(decision.to);
+      }
       return { target: t.name, ...decision };
     } catch (err) {
       return { target: t.name, from: decision.from, to: decision.from, reason: `wanted ${decision.to}: ${decision.reason}`, error: (err as Error).message };

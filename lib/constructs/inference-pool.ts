@@ -32,8 +32,10 @@ export interface InferencePoolProps {
  *
  * - always-on: CPU and Kafka ConsumerLag target tracking; never to zero.
  * - demand: queue-per-task target tracking plus step scale-out on p99 latency.
- * - scale-to-zero: a scalable target with no policies; the scale-to-zero
- *   Lambda owns its desired count, and a policy here would fight it.
+ * - scale-to-zero: queue-per-task target tracking above a floor the
+ *   scale-to-zero Lambda owns: it sets min 1 when work appears and min 0
+ *   (desired 0) after the idle minutes, so target tracking can never take the
+ *   pool to zero nor keep it from getting there.
  */
 export class InferencePool extends Construct {
   public readonly pool: ResolvedPool;
@@ -149,8 +151,10 @@ export class InferencePool extends Construct {
       }
     }
 
-    if (pool.kind === 'demand') {
+    if (pool.kind === 'demand' || pool.kind === 'scale-to-zero') {
       this.queuePerTaskPolicy = this.queuePerTask(cluster.clusterName, pool, thresholds.queueDepthPerTask, cooldowns);
+    }
+    if (pool.kind === 'demand') {
       // Latency is not proportional to capacity, so it gets step scaling, out only:
       // +20 % above the p99 threshold, +50 % above twice it, for 3 of 3 minutes.
       this.latencyStepPolicy = this.scalableTarget.scaleOnMetric('LatencyStepScaling', {

@@ -138,9 +138,12 @@ function installWorld(): void {
       world.loseClaimRace = false;
       world.table.set(key, itemFor({ ...openIncident(), incidentId: 'engine-winner' }));
     }
-    // The handler's condition: no item, or its incident is not open.
+    // The handler's condition: no item, or its incident neither open nor being opened (unless that claim went stale).
     const existing = world.table.get(key);
-    if (existing?.status?.S === 'open') throw conditionFailed(input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' ? existing : undefined);
+    const stale = Number(existing?.claimedAt?.N ?? Infinity) < Number(input.ExpressionAttributeValues?.[':stale']?.N ?? -Infinity);
+    if ((existing?.status?.S === 'open' || existing?.status?.S === 'opening') && !stale) {
+      throw conditionFailed(input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' ? existing : undefined);
+    }
     world.table.set(key, structuredClone(input.Item!));
     world.applied.push('PutItem');
     if (world.losePutResponse) {
@@ -153,8 +156,11 @@ function installWorld(): void {
     guard('UpdateItem');
     const key = input.Key?.target?.S ?? '';
     const item = world.table.get(key);
-    if (!item || item.incidentId?.S !== input.ExpressionAttributeValues?.[':id']?.S) throw conditionFailed();
-    world.table.set(key, { ...item, status: input.ExpressionAttributeValues![':status']!, record: input.ExpressionAttributeValues![':record']! });
+    const values = input.ExpressionAttributeValues!;
+    if (!item || item.incidentId?.S !== values[':id']?.S) throw conditionFailed();
+    // Opening an incident (SET status = :open) requires the claim to be still 'opening'.
+    if (values[':opening'] && item.status?.S !== 'opening') throw conditionFailed();
+    world.table.set(key, { ...item, status: values[':status'] ?? values[':open']!, record: values[':record']! });
     world.applied.push('UpdateItem');
     return {};
   });
@@ -401,8 +407,8 @@ describe('Function: emergency handler', () => {
     ])('doubles the target once when invoked by %s', async (_shape, event, trigger) => {
       const result = await handler(event);
 
-      expect(result).toMatchObject({ target: 'engine', outcome: 'doubled', from: 3, to: 6, min: 6, max: 10 });
-      expect(world.applied).toEqual(['PutItem', 'RegisterScalableTarget', 'UpdateService']);
+      expect(result).toMatchObject({ target: 'engine', outcome: 'doubled', from: 3, to: 6, min: 6, max: 20 });
+      expect(world.applied).toEqual(['PutItem', 'UpdateItem', 'RegisterScalableTarget', 'UpdateService']);
       expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { cluster: 'pipestream', service: 'engine', desiredCount: 6 });
       expect(storedRecord()).toMatchObject({ status: 'open', trigger });
     });
@@ -453,7 +459,7 @@ describe('Function: emergency handler', () => {
   });
 
   describe('doubling', () => {
-    it('raises min to the new desired, keeps max, suspends scale-in and scheduled scaling, then sets desired', async () => {
+    it('raises min to the new desired, max to the emergency ceiling, suspends scale-in and scheduled scaling, then sets desired', async () => {
       await handler(eventBridgeAlarm(ALARM));
 
       expect(autoscaling).toHaveReceivedCommandExactlyOnceWith(RegisterScalableTargetCommand, {
@@ -461,7 +467,7 @@ describe('Function: emergency handler', () => {
         ScalableDimension: 'ecs:service:DesiredCount',
         ResourceId: ENGINE_ID,
         MinCapacity: 6,
-        MaxCapacity: 10,
+        MaxCapacity: 20,
         SuspendedState: INCIDENT_SUSPENSION,
       });
       expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { desiredCount: 6 });
@@ -481,13 +487,13 @@ describe('Function: emergency handler', () => {
       });
     });
 
-    it('raises MaxCapacity only when the doubled desired needs it', async () => {
+    it('raises MaxCapacity to the emergency ceiling so target tracking may add more, never past it', async () => {
       world.services.set('pipestream/engine', 8);
 
       const result = await handler({ target: 'engine' });
 
-      expect(result).toMatchObject({ outcome: 'doubled', from: 8, to: 16, min: 16, max: 16 });
-      expect(autoscaling).toHaveReceivedCommandWith(RegisterScalableTargetCommand, { MinCapacity: 16, MaxCapacity: 16 });
+      expect(result).toMatchObject({ outcome: 'doubled', from: 8, to: 16, min: 16, max: 20 });
+      expect(autoscaling).toHaveReceivedCommandWith(RegisterScalableTargetCommand, { MinCapacity: 16, MaxCapacity: 20 });
       expect(ecs).toHaveReceivedCommandWith(UpdateServiceCommand, { desiredCount: 16 });
     });
 
@@ -518,27 +524,34 @@ describe('Function: emergency handler', () => {
 
       expect(dynamodb).toHaveReceivedCommandExactlyOnceWith(PutItemCommand, {
         TableName: TABLE,
-        ConditionExpression: 'attribute_not_exists(#target) OR #status <> :open',
-        ExpressionAttributeValues: { ':open': { S: 'open' } },
+        ConditionExpression:
+          'attribute_not_exists(#target) OR (#status <> :open AND #status <> :opening) OR (#status = :opening AND #claimedAt < :stale)',
+        ExpressionAttributeValues: expect.objectContaining({ ':open': { S: 'open' }, ':opening': { S: 'opening' } }),
+      });
+      // Then the claim becomes an open incident, conditional on still being this claim.
+      expect(dynamodb).toHaveReceivedCommandWith(UpdateItemCommand, {
+        ConditionExpression: '#incidentId = :id AND #status = :opening',
+        ExpressionAttributeValues: expect.objectContaining({ ':id': { S: 'engine-20260310-094107' } }),
       });
       expect(dynamodb).toHaveReceivedCommandWith(GetItemCommand, { TableName: TABLE, Key: { target: { S: 'engine' } }, ConsistentRead: true });
       expect(storedRecord()).toMatchObject({
-        incidentId: 'engine-20260310-0941',
+        incidentId: 'engine-20260310-094107',
         status: 'open',
         before: { desired: 3, min: 2, max: 10, suspension: { dynamicIn: false, dynamicOut: false, scheduled: false }, registered: true },
-        after: { desired: 6, min: 6, max: 10 },
+        after: { desired: 6, min: 6, max: 20 },
       });
-      expect(result).toMatchObject({ incidentId: 'engine-20260310-0941' });
+      expect(result).toMatchObject({ incidentId: 'engine-20260310-094107' });
     });
 
     it('doubles an EKS node group with one UpdateNodegroupConfig setting min, max and desired', async () => {
       const result = await handler(eventBridgeAlarm('gpu-queue-critical'));
 
-      expect(result).toMatchObject({ target: 'gpu-workers', outcome: 'doubled', from: 3, to: 6, min: 6, max: 6 });
+      // maxCapacity 4, so the emergency ceiling is 8.
+      expect(result).toMatchObject({ target: 'gpu-workers', outcome: 'doubled', from: 3, to: 6, min: 6, max: 8 });
       expect(eks).toHaveReceivedCommandExactlyOnceWith(UpdateNodegroupConfigCommand, {
         clusterName: 'ml-prod',
         nodegroupName: 'gpu-workers',
-        scalingConfig: { minSize: 6, maxSize: 6, desiredSize: 6 },
+        scalingConfig: { minSize: 6, maxSize: 8, desiredSize: 6 },
       });
       expect(autoscaling).not.toHaveReceivedCommand(RegisterScalableTargetCommand);
       expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
@@ -575,7 +588,7 @@ describe('Function: emergency handler', () => {
       expect(dynamodb).toHaveReceivedCommandTimes(PutItemCommand, 2);
       expect(result).toMatchObject({ outcome: 'doubled', from: 3, to: 6 });
       expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { desiredCount: 6 });
-      expect(storedRecord()).toMatchObject({ status: 'open', incidentId: 'engine-20260310-0941' });
+      expect(storedRecord()).toMatchObject({ status: 'open', incidentId: 'engine-20260310-094107' });
     });
 
     it('doubles once when two triggers of one incident arrive together', async () => {
@@ -630,7 +643,7 @@ describe('Function: emergency handler', () => {
     });
 
     it('deregisters the scalable target again when there was none before the incident', async () => {
-      world.table.set('engine', itemFor(openIncident({ before: { ...openIncident().before, registered: false } })));
+      world.table.set('engine', itemFor(openIncident({ before: { ...openIncident().before!, registered: false } })));
       enterIncident();
 
       await handler({ action: 'resume', target: 'engine' });
@@ -665,7 +678,7 @@ describe('Function: emergency handler', () => {
       expect(thrown.name).toBe(error().name);
       expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, attempts);
       expect(autoscaling).toHaveReceivedCommandTimes(RegisterScalableTargetCommand, 2);
-      expect(autoscaling).toHaveReceivedNthCommandWith(RegisterScalableTargetCommand, 1, { MinCapacity: 6, MaxCapacity: 10, SuspendedState: INCIDENT_SUSPENSION });
+      expect(autoscaling).toHaveReceivedNthCommandWith(RegisterScalableTargetCommand, 1, { MinCapacity: 6, MaxCapacity: 20, SuspendedState: INCIDENT_SUSPENSION });
       expect(autoscaling).toHaveReceivedNthCommandWith(RegisterScalableTargetCommand, 2, {
         ResourceId: ENGINE_ID,
         MinCapacity: 2,
@@ -710,13 +723,14 @@ describe('Function: emergency handler', () => {
       const result = await handler(eventBridgeAlarm(ALARM));
 
       expect(result).toMatchObject({ outcome: 'doubled', from: 3, to: 6 });
-      expect(dynamodb).toHaveReceivedCommandTimes(GetItemCommand, 2);
+      // The first read is throttled once; the check after the change reads once more.
+      expect(dynamodb).toHaveReceivedCommandTimes(GetItemCommand, 3);
       expect(ecs).toHaveReceivedCommandTimes(DescribeServicesCommand, 2);
       expect(autoscaling).toHaveReceivedCommandTimes(DescribeScalableTargetsCommand, 2);
       expect(dynamodb).toHaveReceivedCommandTimes(PutItemCommand, 2);
       expect(autoscaling).toHaveReceivedCommandTimes(RegisterScalableTargetCommand, 2);
       expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 2);
-      expect(world.applied).toEqual(['PutItem', 'RegisterScalableTarget', 'UpdateService']);
+      expect(world.applied).toEqual(['PutItem', 'UpdateItem', 'RegisterScalableTarget', 'UpdateService']);
     });
 
     it('retries throttling on every call of a resume and restores once', async () => {
@@ -742,7 +756,7 @@ describe('Function: emergency handler', () => {
       expect(result).toMatchObject({ outcome: 'doubled', to: 6 });
       expect(eks).toHaveReceivedCommandTimes(DescribeNodegroupCommand, 2);
       expect(eks).toHaveReceivedCommandTimes(UpdateNodegroupConfigCommand, 2);
-      expect(world.applied).toEqual(['PutItem', 'UpdateNodegroupConfig']);
+      expect(world.applied).toEqual(['PutItem', 'UpdateItem', 'UpdateNodegroupConfig']);
     });
   });
 

@@ -42,7 +42,8 @@ export class EmergencyScaleUpRunbook extends Construct {
     const plan = lambdaStep(this, 'Plan', props.runbookFunction, { action: 'plan-emergency', 'input.$': '$' }, '$.plan');
     plan.addCatch(notify(this, 'Report rejected input', topic, 'emergency-scale-up rejected its input', '$.error').next(failed), { resultPath: '$.error' });
 
-    const double = lambdaStep(this, 'Double capacity', props.emergencyFunction, { 'target.$': '$.plan.target.name' }, '$.emergency');
+    // The execution's ID tells the Lambda a retry of this call (first response lost) from another trigger of the incident.
+    const double = lambdaStep(this, 'Double capacity', props.emergencyFunction, { 'target.$': '$.plan.target.name', 'execution.$': '$$.Execution.Id' }, '$.emergency');
     // The emergency Lambda puts everything back itself when its change fails: only report.
     double.addCatch(notify(this, 'Report doubling failure', topic, 'emergency-scale-up: doubling failed, nothing changed', '$.error').next(failed), {
       resultPath: '$.error',

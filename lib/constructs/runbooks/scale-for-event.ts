@@ -42,7 +42,7 @@ export class ScaleForEventRunbook extends Construct {
     const notChanged = notify(this, 'Report failure before any change', topic, 'scale-for-event failed before changing anything', '$.error').next(failed);
 
     // Failure after the raise: put back what was recorded, then report.
-    const restoreFailed = notify(this, 'Report restore failure', topic, 'CRITICAL: scale-for-event could not restore the recorded capacity', '$.error').next(
+    const restoreFailed = notify(this, 'Report restore failure', topic, 'CRITICAL: scale-for-event could not restore the recorded capacity', '$.restoreError').next(
       new sfn.Fail(this, 'Restore failed', { error: 'RestoreFailed', cause: 'the recorded capacity could not be restored; see the notification' }),
     );
     const restoreAfterFailure = steps.apply('Restore after failure', '$.recorded');

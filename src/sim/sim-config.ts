@@ -1,0 +1,81 @@
+import type { PeakHours, PlannedEvent, ResolvedEnvironment, ResolvedPool, Thresholds } from '../../lambdas/core/config';
+import { alarmSpecsForPool, type AlarmSpec } from '../../lambdas/core/alarm-specs';
+import { GPU_INSTANCES } from '../../lambdas/core/instances';
+
+/** The values `--tune` searches; everything else comes from the config as it is. */
+export interface Tunables {
+  /** Target tracking target: CPU % for always-on pools (queue per task keeps its own target). */
+  readonly cpuPercent: number;
+  readonly scaleOutCooldownSeconds: number;
+  readonly scaleInCooldownSeconds: number;
+  readonly leadMinutes: number;
+  readonly headroom: number;
+  readonly idleMinutes: number;
+}
+
+/** Everything the simulator needs about the one pool it replays a trace through. */
+export interface SimPool {
+  readonly environment: string;
+  readonly pool: ResolvedPool;
+  readonly thresholds: Thresholds;
+  readonly tunables: Tunables;
+  readonly predictive: { readonly enabled: boolean; readonly mode: string; readonly horizonHours: number; readonly scheduleMinutes: number };
+  /** The alarms that declare an emergency for this pool (as deployed: emergency.alarmKinds it has). */
+  readonly emergency: { readonly enabled: boolean; readonly ceiling: number; readonly stableMinutes: number; readonly alarms: readonly AlarmSpec[] };
+  readonly plannedEvents: readonly PlannedEvent[];
+  readonly peakHours: readonly PeakHours[];
+  /** USD per task-hour (Fargate vCPU + memory, or the GPU instance's share). */
+  readonly usdPerTaskHour: number;
+}
+
+/**
+ * Fargate Linux/x86 on-demand prices, us-east-1 (per vCPU-hour, per GB-hour).
+ * Edit for your region and savings plans; docs/simulator.md says where they come from.
+ */
+export const FARGATE_PRICE = { vcpuHour: 0.04048, gbHour: 0.004445 } as const;
+
+export function usdPerTaskHour(pool: ResolvedPool): number {
+  if (pool.kind === 'scale-to-zero' && pool.compute.type === 'ec2-gpu') {
+    const instance = GPU_INSTANCES[pool.compute.instanceType];
+    if (instance) return instance.usdPerHour / Math.max(1, Math.floor(instance.gpus / pool.compute.gpusPerTask));
+  }
+  return (pool.cpu / 1024) * FARGATE_PRICE.vcpuHour + (pool.memoryMiB / 1024) * FARGATE_PRICE.gbHour;
+}
+
+export function defaultTunables(pool: ResolvedPool, thresholds: Thresholds): Tunables {
+  return {
+    cpuPercent: thresholds.cpuPercent,
+    scaleOutCooldownSeconds: pool.scaleOutCooldownSeconds,
+    scaleInCooldownSeconds: pool.scaleInCooldownSeconds,
+    leadMinutes: pool.predictive.leadMinutes,
+    headroom: pool.predictive.headroom,
+    idleMinutes: pool.kind === 'scale-to-zero' ? pool.idleMinutes : 5,
+  };
+}
+
+/** The simulator's pool from one environment of the config; `poolName` defaults to the first always-on pool. */
+export function simPoolFrom(env: ResolvedEnvironment, poolName?: string, tunables?: Partial<Tunables>): SimPool {
+  const pool = poolName ? env.pools.find((p) => p.name === poolName) : (env.pools.find((p) => p.kind === 'always-on') ?? env.pools[0]);
+  if (!pool) throw new Error(`no pool '${poolName}' in environment ${env.name} (pools: ${env.pools.map((p) => p.name).join(', ')})`);
+  return {
+    environment: env.name,
+    pool,
+    thresholds: env.thresholds,
+    tunables: { ...defaultTunables(pool, env.thresholds), ...tunables },
+    predictive: {
+      enabled: pool.predictive.enabled,
+      mode: pool.predictive.mode,
+      horizonHours: env.predictive.horizonHours,
+      scheduleMinutes: env.predictive.scheduleMinutes,
+    },
+    emergency: {
+      enabled: pool.emergency.enabled,
+      ceiling: pool.emergency.ceiling,
+      stableMinutes: env.emergency.stableMinutes,
+      alarms: pool.emergency.enabled ? alarmSpecsForPool(pool, env.thresholds, env.clusterName).filter((a) => env.emergency.alarmKinds.includes(a.kind)) : [],
+    },
+    plannedEvents: env.plannedEvents.filter((e) => e.pool === pool.name),
+    peakHours: env.peakHours.filter((p) => p.pool === pool.name),
+    usdPerTaskHour: usdPerTaskHour(pool),
+  };
+}
