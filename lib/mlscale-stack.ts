@@ -133,6 +133,7 @@ export class MlscaleStack extends Stack {
         ...this.alarms.alarms.map((a) => a.alarm),
         ...[this.scaleToZero, this.emergency, this.predictive].flatMap((c) => c?.scaler.alarms ?? []),
         ...this.runbooks.runbookFunction.alarms,
+        ...this.runbooks.failureAlarms,
       ],
     });
     this.addScalerWidgets();

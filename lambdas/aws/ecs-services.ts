@@ -12,6 +12,9 @@ import { retrying } from './retry';
  * batch reads, a failed call is thrown: a CLI reports it and stops.
  */
 
+export type { Service } from '@aws-sdk/client-ecs';
+export type { ScalableTarget as AasScalableTarget } from '@aws-sdk/client-application-auto-scaling';
+
 const NAMESPACE = 'ecs';
 const DIMENSION = 'ecs:service:DesiredCount';
 

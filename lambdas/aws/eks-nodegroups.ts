@@ -8,6 +8,8 @@ import { retrying } from './retry';
  * eks-nodegroup-target.ts.
  */
 
+export type { Nodegroup } from '@aws-sdk/client-eks';
+
 export async function listEksClusterNames(): Promise<string[]> {
   const names: string[] = [];
   let nextToken: string | undefined;

@@ -1,6 +1,6 @@
 import { ForecastCache, POLICIES, simulate, type PolicyName, type PolicyResult, type Timeline } from './simulate';
 import type { SimPool } from './sim-config';
-import type { MinuteTrace } from './trace';
+import { maxOf, type MinuteTrace } from './trace';
 
 /** One policy's result with its ratios to the oracle (the lower bound on cost with no SLO miss). */
 export type PolicyReport = PolicyResult & { readonly vsOracle: { readonly taskMinutes: number; readonly costUsd: number } };
@@ -38,7 +38,7 @@ export function compare(trace: MinuteTrace, sim: SimPool, policies: readonly Pol
       start: new Date(trace.start).toISOString(),
       shape: trace.shape,
       intervalSeconds: trace.intervalSeconds,
-      peakRps: Math.round(Math.max(0, ...trace.rps) * 100) / 100,
+      peakRps: Math.round(Math.max(0, maxOf(trace.rps)) * 100) / 100,
       meanRps: Math.round((trace.rps.reduce((a, b) => a + b, 0) / Math.max(1, n)) * 100) / 100,
     },
     policies: reports,

@@ -5,6 +5,7 @@
  */
 import type { Comparison } from './compare';
 import type { PolicyName } from './simulate';
+import { maxOf } from './trace';
 import type { TuneResult } from './tune';
 
 const COLORS: Record<PolicyName | 'load', string> = {
@@ -35,7 +36,7 @@ function buckets(values: ArrayLike<number>): number[] {
 }
 
 function chart(title: string, unit: string, series: { label: string; color: string; values: number[]; dashed?: boolean }[], start: number, minutes: number): string {
-  const maxY = Math.max(1, ...series.flatMap((s) => s.values)) * 1.05;
+  const maxY = Math.max(1, ...series.map((s) => maxOf(s.values))) * 1.05;
   const len = Math.max(...series.map((s) => s.values.length));
   const x = (i: number) => PAD.left + ((W - PAD.left - PAD.right) * i) / Math.max(1, len - 1);
   const y = (v: number) => H - PAD.bottom - ((H - PAD.top - PAD.bottom) * v) / maxY;

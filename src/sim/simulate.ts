@@ -322,7 +322,7 @@ class Controller {
             forecast: {
               firstHour: Math.floor(now / HOUR) * HOUR,
               load,
-              perReplica: (pool.capacityPerTask * tunables.cpuPercent) / 100,
+              perReplica: pool.predictive.targetPerReplica,
               headroom: tunables.headroom,
               leadMinutes: tunables.leadMinutes,
             },

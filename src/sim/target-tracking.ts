@@ -124,7 +124,8 @@ export class TargetTracking {
       if (!low || !low.every((v) => v < LOW_FRACTION * m.target)) return undefined;
       wantedIn = Math.max(wantedIn, Math.ceil(current * (low[low.length - 1]! / m.target)));
     }
-    wantedIn = Math.max(wantedIn, Math.floor(desired * (1 - MAX_SCALE_IN_SHARE)));
+    // At most a quarter of capacity per step (floor(desired × 0.75) removed up to 40 %), at least one task.
+    wantedIn = Math.max(wantedIn, desired - Math.max(1, Math.floor(desired * MAX_SCALE_IN_SHARE)));
     if (wantedIn < desired) {
       this.lastScaleIn = minute;
       return { desired: wantedIn, reason: `all policies below ${LOW_FRACTION * 100} % of target for ${LOW_DATAPOINTS} minutes` };

@@ -54,7 +54,12 @@ function splitLine(line: string): string[] {
 
 /** Read a CSV text into a per-minute load trace. */
 export function parseTrace(text: string, source = 'trace'): MinuteTrace {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  // Keep each row's line number in the file (comments and blank lines count) for the error messages.
+  const rows = text
+    .split(/\r?\n/)
+    .map((l, i) => ({ l, no: i + 1 }))
+    .filter(({ l }) => l.trim() !== '' && !l.startsWith('#'));
+  const lines = rows.map((r) => r.l);
   if (lines.length < 2) throw new TraceError(source, 'needs a header row and at least one data row');
   const header = splitLine(lines[0]!).map((h) => h.toLowerCase());
   const timeCol = header.findIndex((h) => TIME_COLUMNS.includes(h));
@@ -66,11 +71,11 @@ export function parseTrace(text: string, source = 'trace'): MinuteTrace {
   for (let i = 1; i < lines.length; i++) {
     const cells = splitLine(lines[i]!);
     const t = parseTimestamp(cells[timeCol] ?? '');
-    if (!Number.isFinite(t)) throw new TraceError(source, `line ${i + 1}: cannot read time '${cells[timeCol] ?? ''}' (ISO-8601 or epoch seconds)`);
+    if (!Number.isFinite(t)) throw new TraceError(source, `line ${rows[i]!.no}: cannot read time '${cells[timeCol] ?? ''}' (ISO-8601 or epoch seconds)`);
     times.push(t);
     if (valueCol >= 0) {
       const v = Number(cells[valueCol]);
-      if (!Number.isFinite(v) || v < 0) throw new TraceError(source, `line ${i + 1}: ${header[valueCol]} must be a number >= 0, got '${cells[valueCol] ?? ''}'`);
+      if (!Number.isFinite(v) || v < 0) throw new TraceError(source, `line ${rows[i]!.no}: ${header[valueCol]} must be a number >= 0, got '${cells[valueCol] ?? ''}'`);
       values.push(v);
     }
   }
@@ -108,8 +113,8 @@ function rateSeries(source: string, times: number[], values: number[]): MinuteTr
 }
 
 function requestLog(source: string, times: number[]): MinuteTrace {
-  const first = Math.min(...times);
-  const last = Math.max(...times);
+  const first = -maxOf(times.map((t) => -t));
+  const last = maxOf(times);
   const start = Math.floor(first / MINUTE) * MINUTE;
   const minutes = Math.floor((last - start) / MINUTE) + 1;
   const counts = new Float64Array(minutes);
@@ -117,10 +122,17 @@ function requestLog(source: string, times: number[]): MinuteTrace {
   return { name: source, start, rps: Array.from(counts, (c) => c / 60), shape: 'request log', intervalSeconds: 60, gapsFilled: 0 };
 }
 
+/** Largest value (Math.max(...xs) overflows the stack on long traces). */
+export function maxOf(xs: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let i = 0; i < xs.length; i++) if (xs[i]! > m) m = xs[i]!;
+  return m;
+}
+
 /** Scale a trace so its peak minute needs `fraction` × the pool's full capacity. */
 export function rescaleToPeak(trace: MinuteTrace, fraction: number, fullCapacityRps: number): MinuteTrace {
   if (!(fraction > 0)) throw new TraceError(trace.name, `--peak-utilization must be > 0, got ${fraction}`);
-  const peak = Math.max(...trace.rps);
+  const peak = maxOf(trace.rps);
   if (peak <= 0) throw new TraceError(trace.name, 'has no load at all; nothing to rescale');
   const k = (fraction * fullCapacityRps) / peak;
   return { ...trace, rps: trace.rps.map((x) => x * k) };

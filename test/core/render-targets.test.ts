@@ -84,7 +84,7 @@ describe('Function: renderTargetsDocument', () => {
     const engine = target(targets, 'engine');
     expect(engine.predictive).toMatchObject({
       load: env.pools.find((p) => p.name === 'engine')!.metrics.requests,
-      targetPerReplica: 35, // 50 per task at the 70 % CPU target
+      targetPerReplica: 50, // the forecast floor is sized at full per-task capacity (50 req/s)
       headroom: 0.1,
       leadMinutes: 10,
       mode: 'forecast-and-scale',

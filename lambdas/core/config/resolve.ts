@@ -73,7 +73,6 @@ function resolvePool(
   pool: PoolConfig,
   config: MlscaleConfig,
   preset: Preset,
-  thresholds: Thresholds,
   override: { minCapacity?: number; maxCapacity?: number } | undefined,
 ): ResolvedPool {
   const kind: PoolKind = pool.kind;
@@ -108,7 +107,11 @@ function resolvePool(
     predictive: {
       enabled: p.enabled,
       mode: p.mode ?? config.predictive.mode,
-      targetPerReplica: p.targetPerReplica ?? (pool.capacityPerTask * thresholds.cpuPercent) / 100,
+      // The forecast sets a floor, not the operating point: size it at full per-task capacity (plus
+      // headroom) and let target tracking keep its utilisation target above it. Sizing the floor at the
+      // CPU target instead held capacity for the whole hour at its peak and cost 12-28 % more than
+      // target tracking alone on the benchmark traces, for fewer violations (docs/benchmarks.md).
+      targetPerReplica: p.targetPerReplica ?? pool.capacityPerTask,
       headroom: p.headroom ?? config.predictive.headroom,
       leadMinutes: p.leadMinutes ?? config.predictive.leadMinutes,
     },
@@ -152,7 +155,7 @@ export function resolveEnvironment(
   const problems: ConfigProblem[] = [];
   const preset = env.preset ?? config.preset;
   const thresholds: Thresholds = { ...config.thresholds, ...env.thresholds };
-  const pools = config.pools.map((pool) => resolvePool(pool, config, preset, thresholds, env.pools[pool.name]));
+  const pools = config.pools.map((pool) => resolvePool(pool, config, preset, env.pools[pool.name]));
 
   pools.forEach((pool, i) => {
     const where = env.pools[pool.name]?.minCapacity !== undefined ? `environments[${envIndex}].pools.${pool.name}` : `pools[${i}]`;

@@ -94,7 +94,7 @@ export const emergencyPoolSchema = z.strictObject({
 
 export const predictivePoolSchema = z.strictObject({
   enabled: z.boolean().default(false),
-  /** Load one task carries at the scaling target, in requests per second. @default - capacityPerTask × cpuPercent / 100 */
+  /** Load one replica carries when sizing the forecast floor, in requests per second. @default - capacityPerTask */
   targetPerReplica: z.number().gt(0).optional(),
   headroom: z.number().min(0).max(5).optional(),
   leadMinutes: z.number().int().min(0).max(240).optional(),

@@ -1,7 +1,7 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { ECS_DIMENSION, transientErrors, withRetry } from './common';
+import { ECS_DIMENSION, transientErrors, withPatientRetry, withRetry } from './common';
 
 export interface TargetResources {
   /** ECS service ARNs the runbook may describe and update. */
@@ -108,8 +108,11 @@ export class CapacitySteps {
     );
   }
 
-  /** Set min, max and desired from `capacityPath` ({ desired, min, max }). */
-  apply(prefix: string, capacityPath: string): Fragment {
+  /**
+   * Set min, max and desired from `capacityPath` ({ desired, min, max }).
+   * `patient` for restores: retry any error for minutes before giving up.
+   */
+  apply(prefix: string, capacityPath: string, patient = false): Fragment {
     const limits = this.sdk(`${prefix} limits`, 'applicationautoscaling', 'registerScalableTarget', {
       ...ECS_DIMENSION,
       ResourceId: sfn.JsonPath.stringAt(`${T}.resourceId`),
@@ -131,6 +134,7 @@ export class CapacitySteps {
         DesiredSize: sfn.JsonPath.numberAt(`${capacityPath}.desired`),
       },
     }, { resultPath: sfn.JsonPath.DISCARD });
+    if (patient) for (const task of [limits, desired, nodegroup]) withPatientRetry(task);
     return this.byKind(
       `${prefix}: which kind?`,
       { start: limits, end: desired, tasks: [limits, desired] },

@@ -24,11 +24,38 @@ export function transientErrors(service: 'Ecs' | 'ApplicationAutoScaling' | 'Eks
   ];
 }
 
-const LAMBDA_TRANSIENT = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'States.Timeout'];
+/**
+ * Transient failures of a Lambda step: the Lambda service's own, and the AWS
+ * errors a handler lets through after its retries (their names, as Lambda reports them).
+ */
+const LAMBDA_TRANSIENT = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'ServiceUnavailableException',
+  'InternalServerError',
+  'ConcurrentUpdateException',
+  'ResourceInUseException',
+  'States.Timeout',
+];
 
 /** Retry with exponential backoff and full jitter: 2 s, 4 s, 8 s ... up to `attempts`. */
 export function withRetry<T extends sfn.TaskStateBase>(task: T, errors: string[], attempts = 5): T {
   task.addRetry({ errors, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: attempts, jitterStrategy: sfn.JitterType.FULL });
+  return task;
+}
+
+/**
+ * For the steps that put things back (restore, resume): after the transient
+ * retries, keep trying any error for about ten minutes more (an EKS update in
+ * progress, throttling that outlasts a handler's retries) before the runbook
+ * reports CRITICAL. Leaving an autoscaler paused is the outcome to avoid.
+ */
+export function withPatientRetry<T extends sfn.TaskStateBase>(task: T): T {
+  task.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.minutes(3), jitterStrategy: sfn.JitterType.FULL });
   return task;
 }
 

@@ -7,7 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { TargetSpec } from '../../../lambdas/core/targets';
 import { CapacitySteps, catchAll } from './capacity-steps';
-import { lambdaStep, notify, runbookStateMachine, targetArns, transientErrors, withRetry } from './common';
+import { lambdaStep, notify, runbookStateMachine, targetArns, transientErrors, withPatientRetry, withRetry } from './common';
 
 export interface EmergencyScaleUpProps {
   /** The runbook Lambda (plan-emergency). */
@@ -53,11 +53,13 @@ export class EmergencyScaleUpRunbook extends Construct {
     const resumeFailed = notify(this, 'Report resume failure', topic, 'CRITICAL: emergency-scale-up could not resume the autoscaler', '$.resumeError').next(
       new sfn.Fail(this, 'Resume failed', { error: 'ResumeFailed', cause: 'the autoscaler could not be resumed; see the notification' }),
     );
-    const resumeAfterFailure = lambdaStep(this, 'Resume after failure', props.emergencyFunction, { action: 'resume', 'target.$': '$.plan.target.name' }, '$.resumed');
+    const resumeAfterFailure = withPatientRetry(
+      lambdaStep(this, 'Resume after failure', props.emergencyFunction, { action: 'resume', 'target.$': '$.plan.target.name' }, '$.resumed'),
+    );
     resumeAfterFailure.addCatch(resumeFailed, { resultPath: '$.resumeError' });
     resumeAfterFailure.next(notify(this, 'Report failure (resumed)', topic, 'emergency-scale-up failed; autoscaler resumed, limits restored', '$.error')).next(failed);
 
-    const resume = lambdaStep(this, 'Resume autoscaler', props.emergencyFunction, { action: 'resume', 'target.$': '$.plan.target.name' }, '$.resumed');
+    const resume = withPatientRetry(lambdaStep(this, 'Resume autoscaler', props.emergencyFunction, { action: 'resume', 'target.$': '$.plan.target.name' }, '$.resumed'));
     resume.addCatch(resumeFailed, { resultPath: '$.resumeError' });
     resume.next(notify(this, 'Report stable', topic, 'emergency-scale-up: stable, autoscaler resumed', '$.resumed')).next(new sfn.Succeed(this, 'Resumed'));
 

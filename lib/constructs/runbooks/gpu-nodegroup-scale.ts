@@ -5,7 +5,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { TargetSpec } from '../../../lambdas/core/targets';
 import { catchAll } from './capacity-steps';
-import { notify, runbookStateMachine, targetArns, transientErrors, withRetry } from './common';
+import { notify, runbookStateMachine, targetArns, transientErrors, withPatientRetry, withRetry } from './common';
 
 export interface GpuNodegroupScaleProps {
   /** Node groups the runbook may scale (others are refused by IAM). */
@@ -45,6 +45,18 @@ export class GpuNodegroupScaleRunbook extends Construct {
     const failed = new sfn.Fail(this, 'Failed', { causePath: '$.error.Cause', errorPath: '$.error.Error' });
     const reportFailure = notify(this, 'Report failure', topic, 'gpu-nodegroup-scale failed', '$.error').next(failed);
 
+    // A missing field would fail the first path that reads it with an uncatchable States.Runtime: check first.
+    const incomplete = new sfn.Pass(this, 'Incomplete input', {
+      parameters: { Error: 'InvalidInput', Cause: 'input must be { "cluster": "<EKS cluster>", "nodegroup": "<node group>", "desiredSize": <number> }' },
+      resultPath: '$.error',
+    }).next(reportFailure);
+    // Presence first, in a rule of its own: a type test on a missing path is itself a States.Runtime.
+    // (Not(IsPresent) rather than IsPresent: false, which means the same in AWS but which
+    // aws-local-stepfunctions 3.0 never matches.)
+    const absent = (path: string) => sfn.Condition.not(sfn.Condition.isPresent(path));
+    const checkInput = new sfn.Choice(this, 'Input complete?')
+      .when(sfn.Condition.or(absent('$.cluster'), absent('$.nodegroup'), absent('$.desiredSize')), incomplete)
+      .when(sfn.Condition.or(sfn.Condition.not(sfn.Condition.isString('$.cluster')), sfn.Condition.not(sfn.Condition.isString('$.nodegroup'))), incomplete);
     const defaults = new sfn.Pass(this, 'Polling settings', {
       result: sfn.Result.fromObject({ pollSeconds: props.pollSeconds ?? 30, maxPolls: props.maxPolls ?? 40, count: 0 }),
       resultPath: '$.poll',
@@ -75,9 +87,11 @@ export class GpuNodegroupScaleRunbook extends Construct {
 
     const update = eks('Set desired size', 'updateNodegroupConfig', { ...nodegroupParams, ScalingConfig: { 'DesiredSize.$': '$.desiredSize' } }, { resultPath: sfn.JsonPath.DISCARD });
     const restoreFailed = notify(this, 'Report restore failure', topic, 'CRITICAL: gpu-nodegroup-scale could not restore the previous size', '$.error').next(failed);
-    const restore = eks('Restore previous size', 'updateNodegroupConfig', { ...nodegroupParams, ScalingConfig: { 'DesiredSize.$': '$.before.desired' } }, { resultPath: sfn.JsonPath.DISCARD });
+    const restore = withPatientRetry(
+      eks('Restore previous size', 'updateNodegroupConfig', { ...nodegroupParams, ScalingConfig: { 'DesiredSize.$': '$.before.desired' } }, { resultPath: sfn.JsonPath.DISCARD }),
+    );
     restore.addCatch(restoreFailed, { resultPath: '$.restoreError' });
-    restore.next(notify(this, 'Report failure (restored)', topic, 'gpu-nodegroup-scale: size not reached in time; previous size restored', '$.error')).next(failed);
+    restore.next(notify(this, 'Report failure (restored)', topic, 'gpu-nodegroup-scale failed after the update (see error); previous size restored', '$.error')).next(failed);
 
     const wait = new sfn.Wait(this, 'Wait', { time: sfn.WaitTime.secondsPath('$.poll.pollSeconds') });
     const status = eks('Node group status', 'describeNodegroup', nodegroupParams, {
@@ -122,13 +136,15 @@ export class GpuNodegroupScaleRunbook extends Construct {
     // Before the update nothing has changed: report only. After it, restore the previous size.
     catchAll([describe, update], reportFailure);
     catchAll([status, instances], restore);
+    // (A poll error arrives at the restore with its own Error and Cause, not as "size not reached".)
 
+    checkInput.otherwise(defaults);
     defaults.next(describe).next(validate.otherwise(update));
     update.next(wait);
 
     this.stateMachine = runbookStateMachine(this, 'StateMachine', {
       targets: props.targets,
       functions: [],
-      definition: defaults, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
+      definition: checkInput, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
   }
 }

@@ -1,5 +1,6 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -98,7 +99,42 @@ export class Runbooks extends Construct {
       this.gpuNodegroupScale = new GpuNodegroupScaleRunbook(this, 'GpuNodegroupScale', { ...common, targets: nodegroups });
       nameStateMachine(this.gpuNodegroupScale.stateMachine, runbookStateMachineName(props.namePrefix, 'gpu-nodegroup-scale'));
     }
+
+    // A run that failed even its own failure report (an uncatchable States.Runtime, say) must not go unnoticed.
+    const action = new actions.SnsAction(props.topic);
+    for (const [name, runbook] of [
+      ['scale-for-event', this.scaleForEvent],
+      ['emergency-scale-up', this.emergencyScaleUp],
+      ['gpu-nodegroup-scale', this.gpuNodegroupScale],
+    ] as const) {
+      if (!runbook) continue;
+      const m = runbook.stateMachine;
+      // Executions failed, timed out or aborted >= 1 in a five-minute period; no executions is fine.
+      const alarm = new cloudwatch.Alarm(this, `${name}-failed`, {
+        alarmName: `${props.namePrefix}-${name}-failed`,
+        alarmDescription: `Runbook ${name}: an execution failed, timed out or was aborted; check what it left behind.`,
+        metric: new cloudwatch.MathExpression({
+          expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+          usingMetrics: {
+            failed: m.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+            timedOut: m.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }),
+            aborted: m.metricAborted({ period: Duration.minutes(5), statistic: 'Sum' }),
+          },
+          period: Duration.minutes(5),
+          label: 'failed + timed out + aborted',
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      this.failureAlarms.push(alarm);
+    }
   }
+
+  /** Alarms on executions that failed, timed out or were aborted (the runbooks watch themselves). */
+  public readonly failureAlarms: cloudwatch.Alarm[] = [];
 
   get stateMachines(): sfn.StateMachine[] {
     return [this.scaleForEvent, this.emergencyScaleUp, this.gpuNodegroupScale].filter((r) => r !== undefined).map((r) => r.stateMachine);

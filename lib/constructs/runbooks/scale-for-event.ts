@@ -45,7 +45,7 @@ export class ScaleForEventRunbook extends Construct {
     const restoreFailed = notify(this, 'Report restore failure', topic, 'CRITICAL: scale-for-event could not restore the recorded capacity', '$.restoreError').next(
       new sfn.Fail(this, 'Restore failed', { error: 'RestoreFailed', cause: 'the recorded capacity could not be restored; see the notification' }),
     );
-    const restoreAfterFailure = steps.apply('Restore after failure', '$.recorded');
+    const restoreAfterFailure = steps.apply('Restore after failure', '$.recorded', true);
     restoreAfterFailure.end.next(notify(this, 'Report failure (restored)', topic, 'scale-for-event failed; recorded capacity restored', '$.error')).next(failed);
     catchAll(restoreAfterFailure.tasks, restoreFailed, '$.restoreError');
 
@@ -64,7 +64,7 @@ export class ScaleForEventRunbook extends Construct {
     const raise = steps.apply('Raise', '$.capacity');
     const ready = notify(this, 'Report ready', topic, 'scale-for-event: capacity raised and running', '$.capacity');
     const waitForEnd = new sfn.Wait(this, 'Wait until eventEnd + cooldown', { time: sfn.WaitTime.timestampPath('$.plan.restoreAt') });
-    const restore = steps.apply('Restore', '$.recorded');
+    const restore = steps.apply('Restore', '$.recorded', true);
     const done = notify(this, 'Report done', topic, 'scale-for-event: event over, recorded capacity restored', '$.recorded');
 
     const poll = steps.waitUntilReady('Raised', '$.capacity.desired', ready, restoreAfterFailure.start);

@@ -1,0 +1,189 @@
+import type { Command } from 'commander';
+import { sfn } from '../../../lambdas/aws/clients/sfn';
+import { startRunbook } from '../../../lambdas/aws/runbook-executions';
+import { executionArnOf, findStateMachineArn } from '../../../lambdas/aws/state-machines';
+import { executionName, minuteStamp, planEmergencyRunbook, planEvent, RunbookInputError } from '../../../lambdas/core/runbook-plan';
+import { parseTime, wholeNumber } from '../args';
+import { via } from '../aws';
+import { CliError } from '../errors';
+import { duration, followExecution, type FollowResult } from '../follow';
+import { err, out, outputOption, printJson, type OutputFormat } from '../output';
+import { parseResource } from '../resource';
+import { DEFAULT_CONFIG, DEFAULT_ENV, loadRunbookConfig, stateMachineName, type RunbookConfig, type RunbookName } from '../runbook-config';
+
+interface RunbookOptions {
+  readonly config?: string;
+  readonly env: string;
+  readonly stateMachineArn?: string;
+  readonly wait?: boolean;
+  readonly interval: string;
+  readonly output: OutputFormat;
+}
+
+interface PrescaleOptions extends RunbookOptions {
+  readonly replicas: string;
+  readonly at: string;
+  readonly until: string;
+  readonly leadMinutes?: string;
+  readonly cooldownMinutes?: string;
+}
+
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
+
+/** What every runbook start needs, resolved and checked before any AWS call. */
+interface Prepared {
+  readonly runbook: RunbookName;
+  readonly target: string;
+  readonly input: Record<string, unknown>;
+  readonly execution: string;
+  readonly config?: RunbookConfig;
+  readonly intervalMs: number;
+}
+
+function common(opts: RunbookOptions): { config?: RunbookConfig; intervalMs: number } {
+  const intervalMs = wholeNumber(opts.interval, '--interval') * 1000;
+  if (opts.stateMachineArn !== undefined && !STATE_MACHINE_ARN.test(opts.stateMachineArn)) {
+    throw new CliError(`--state-machine-arn must be a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>), got '${opts.stateMachineArn}'`);
+  }
+  // With an explicit ARN the config is only read when asked for (to validate the target).
+  const config = opts.stateMachineArn === undefined || opts.config !== undefined ? loadRunbookConfig(opts.config, opts.env) : undefined;
+  return { ...(config ? { config } : {}), intervalMs };
+}
+
+/** The runbooks' own input checks (lambdas/core/runbook-plan.ts), run here so a bad start changes nothing. */
+function validate<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof RunbookInputError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+function targetName(first: string, second: string | undefined): string {
+  return parseResource(first, second).name;
+}
+
+async function start(prepared: Prepared, opts: RunbookOptions): Promise<void> {
+  const { runbook, target, input, execution, config } = prepared;
+  const json = opts.output === 'json';
+  let stateMachineArn = opts.stateMachineArn;
+  if (stateMachineArn === undefined) {
+    const name = stateMachineName(config!.environment, runbook);
+    stateMachineArn = await via(sfn, () => findStateMachineArn(name));
+    if (!stateMachineArn) {
+      throw new CliError(`State machine '${name}' not found (is the ${config!.environment.stackName} stack deployed in this account and region? or pass --state-machine-arn)`);
+    }
+  }
+  const arn = stateMachineArn;
+  const result = await via(sfn, () => startRunbook(arn, execution, input));
+  const executionArn = result.executionArn ?? executionArnOf(arn, execution);
+  const summary = { runbook, target, input, stateMachineArn: arn, execution, executionArn, started: result.started, alreadyRunning: !result.started };
+
+  const say = json ? err : out;
+  if (result.started) say(`runbook.mlscale/${runbook} started for ${target} (execution ${execution})`);
+  else say(`runbook.mlscale/${runbook} is already running for that incident: execution ${execution} of ${target}; not started again`);
+
+  if (!opts.wait) {
+    if (json) printJson(summary);
+    return;
+  }
+  say(`following ${execution} (Ctrl-C stops following, not the runbook)`);
+  const final: FollowResult = await followExecution(executionArn, prepared.intervalMs, say);
+  const took = duration(final.startDate, final.stopDate);
+  const failure = final.status === 'SUCCEEDED' ? undefined : [final.error, final.cause].filter(Boolean).join(': ');
+  if (json) {
+    printJson({ ...summary, status: final.status, states: final.states, ...(final.error ? { error: final.error } : {}), ...(final.cause ? { cause: final.cause } : {}) });
+  } else {
+    out(`execution ${execution} ${final.status}${took ? ` in ${took}` : ''}${failure ? `: ${failure}` : ''}`);
+  }
+  if (final.status !== 'SUCCEEDED') throw new CliError(`runbook ${runbook} for ${target} ended ${final.status}${failure ? `: ${failure}` : ''}`);
+}
+
+function emergencyPrepared(first: string, second: string | undefined, opts: RunbookOptions, now: Date): Prepared {
+  const target = targetName(first, second);
+  const { config, intervalMs } = common(opts);
+  const input = { target };
+  if (config) validate(() => planEmergencyRunbook(input, config.targets, config.environment.emergency.stableMinutes));
+  const execution = executionName(target, 'manual', minuteStamp(now.toISOString()));
+  return { runbook: 'emergency-scale-up', target, input, execution, ...(config ? { config } : {}), intervalMs };
+}
+
+function prescalePrepared(first: string, second: string | undefined, opts: PrescaleOptions, now: Date): Prepared {
+  const target = targetName(first, second);
+  const replicas = wholeNumber(opts.replicas, '--replicas', 1);
+  const at = parseTime(opts.at, '--at', now);
+  const until = parseTime(opts.until, '--until', now);
+  if (until <= at) throw new CliError(`--until must be after --at, got ${until.toISOString()} <= ${at.toISOString()}`);
+  const lead = opts.leadMinutes !== undefined ? wholeNumber(opts.leadMinutes, '--lead-minutes') : undefined;
+  const cooldown = opts.cooldownMinutes !== undefined ? wholeNumber(opts.cooldownMinutes, '--cooldown-minutes') : undefined;
+  const input = {
+    target,
+    replicas,
+    eventStart: at.toISOString(),
+    eventEnd: until.toISOString(),
+    ...(lead !== undefined ? { leadMinutes: lead } : {}),
+    ...(cooldown !== undefined ? { cooldownMinutes: cooldown } : {}),
+  };
+  const { config, intervalMs } = common(opts);
+  if (config) validate(() => planEvent(input, config.targets, now));
+  else if (until.getTime() + (cooldown ?? 20) * 60_000 <= now.getTime()) throw new CliError(`the event is over: --until ${until.toISOString()} has passed`);
+  const execution = executionName(target, minuteStamp(input.eventStart));
+  return { runbook: 'scale-for-event', target, input, execution, ...(config ? { config } : {}), intervalMs };
+}
+
+function runbookOptions(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', `mlscale config that names the pipeline (default: ${DEFAULT_CONFIG})`)
+    .option('--env <name>', 'environment of the config', DEFAULT_ENV)
+    .option('--state-machine-arn <arn>', 'start this state machine instead of finding it by name')
+    .option('--wait', 'follow the execution: one line per state entered, then the final status (non-zero exit if it failed)')
+    .option('--interval <seconds>', 'seconds between polls with --wait', '5')
+    .addOption(outputOption());
+}
+
+export function registerRunbookCommands(program: Command): void {
+  runbookOptions(
+    program
+      .command('emergency')
+      .description('start the emergency-scale-up runbook for a target: double capacity now, hold it until the alarms are OK')
+      .argument('<target>', 'a target of the config: a pool (ECS service) name, or service/NAME')
+      .argument('[name]', 'the name, when TYPE is given as its own word'),
+  )
+    .addHelpText(
+      'after',
+      `
+The state machine is <pipeline>-<env>-emergency-scale-up (pipeline from --config, env from --env).
+The execution is named <target>-manual-<minute>: a second start in the same minute is the same
+incident and is not started again.
+
+Examples:
+  mlscale emergency engine
+  mlscale emergency engine --env staging --wait`,
+    )
+    .action(async (first: string, second: string | undefined, opts: RunbookOptions) => start(emergencyPrepared(first, second, opts, new Date()), opts));
+
+  runbookOptions(
+    program
+      .command('prescale')
+      .description('start the scale-for-event runbook: hold N replicas from --at (minus the lead time) until --until (plus cooldown)')
+      .argument('<target>', 'a target of the config: a pool (ECS service) or node group name')
+      .argument('[name]', 'the name, when TYPE is given as its own word')
+      .requiredOption('--replicas <count>', 'replicas to hold during the event (>= 1)')
+      .requiredOption('--at <time>', "event start: ISO-8601 (UTC when no zone is given), 'now' or +30m / +2h / +1d")
+      .requiredOption('--until <time>', 'event end, same forms as --at')
+      .option('--lead-minutes <minutes>', 'scale up this long before --at (runbook default 30)')
+      .option('--cooldown-minutes <minutes>', 'restore this long after --until (runbook default 20)'),
+  )
+    .addHelpText(
+      'after',
+      `
+The state machine is <pipeline>-<env>-scale-for-event; the execution is named <target>-<minute of --at>,
+so the same event is not started twice.
+
+Examples:
+  mlscale prescale engine --replicas 8 --at 2026-12-24T18:00:00Z --until 2026-12-24T22:00:00Z
+  mlscale prescale cpu-modules --replicas 12 --at +2h --until +5h --lead-minutes 15 --wait`,
+    )
+    .action(async (first: string, second: string | undefined, opts: PrescaleOptions) => start(prescalePrepared(first, second, opts, new Date()), opts));
+}

@@ -1,0 +1,146 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { type Command, Option } from 'commander';
+import { selectEnvironment } from '../../../lambdas/core/config';
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../../lib/config/load';
+import { compare, comparisonTable, type Comparison } from '../../sim/compare';
+import { htmlReport } from '../../sim/html';
+import { simPoolFrom } from '../../sim/sim-config';
+import { ForecastCache, POLICIES, type PolicyName } from '../../sim/simulate';
+import { parseTrace, rescaleToPeak } from '../../sim/trace';
+import { tune, type TuneResult } from '../../sim/tune';
+import { CliError } from '../errors';
+
+/** The trace `npm start` replays: one synthetic day shipped with the repo. */
+export const BUNDLED_TRACE = path.join(__dirname, '..', '..', '..', 'traces', 'synthetic-day.csv');
+
+interface SimulateOptions {
+  trace: string;
+  config: string;
+  env?: string;
+  pool?: string;
+  policy: string;
+  peakUtilization?: string;
+  json?: boolean;
+  html?: string;
+  tune?: boolean;
+  maxViolationPercent: string;
+}
+
+function parsePolicies(text: string): PolicyName[] {
+  const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(POLICIES as readonly string[]).includes(n)) throw new CliError(`--policy: unknown policy '${n}' (choose from ${POLICIES.join(', ')})`);
+  }
+  if (names.length === 0) throw new CliError(`--policy: give at least one of ${POLICIES.join(', ')}`);
+  return names as PolicyName[];
+}
+
+function positive(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`${flag} must be a number > 0, got '${text}'`);
+  return n;
+}
+
+/** The JSON document of DESIGN.md ("Simulator output"), plus the ratios and the trace. */
+export function simulationJson(c: Comparison, policies: readonly PolicyName[], tuned?: TuneResult): Record<string, unknown> {
+  const pick = (p: PolicyName) => c.policies[p];
+  return {
+    minutes: c.minutes,
+    pool: c.pool,
+    trace: c.trace,
+    policies: Object.fromEntries(policies.map((p) => [p, pick(p)])),
+    ...(tuned
+      ? {
+          tuned: {
+            minutes: tuned.heldOut.minutes,
+            config: tuned.tunables,
+            changes: tuned.changes,
+            feasible: tuned.feasible,
+            fit: tuned.fit,
+            policies: {
+              mlscale: tuned.heldOut.mlscale,
+              oracle: tuned.heldOut.oracle,
+              'mlscale-defaults': tuned.heldOut.defaults,
+              'target-tracking': tuned.heldOut.targetTracking,
+            },
+          },
+        }
+      : {}),
+  };
+}
+
+async function runSimulate(o: SimulateOptions): Promise<void> {
+  const policies = parsePolicies(o.policy);
+  const peak = positive(o.peakUtilization, '--peak-utilization');
+  const budget = positive(o.maxViolationPercent, '--max-violation-percent')!;
+  const parsed = loadConfigFile(path.resolve(o.config));
+  const envName = o.env ?? (parsed.environments.some((e) => e.name === 'production') ? 'production' : parsed.environments[0]!.name);
+  const env = selectEnvironment(parsed, envName);
+  let sim;
+  try {
+    sim = simPoolFrom(env, o.pool);
+  } catch (err) {
+    throw new CliError(`--pool: ${(err as Error).message}`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(o.trace, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read trace ${o.trace} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let trace = parseTrace(text, path.basename(o.trace));
+  if (peak !== undefined) trace = rescaleToPeak(trace, peak, sim.pool.maxCapacity * sim.pool.capacityPerTask);
+
+  const forecasts = new ForecastCache();
+  const comparison = compare(trace, sim, policies, forecasts);
+  const poolIndex = parsed.config.pools.findIndex((p) => p.name === sim.pool.name);
+  const tuned = o.tune ? tune(trace, sim, poolIndex, { maxViolationPercent: budget, forecasts }) : undefined;
+  const title = `mlscale simulation: ${sim.pool.name} (${env.name}) on ${trace.name}`;
+  if (o.html) {
+    mkdirSync(path.dirname(path.resolve(o.html)), { recursive: true });
+    writeFileSync(o.html, htmlReport(comparison, policies, title, tuned));
+  }
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(simulationJson(comparison, policies, tuned), null, 2)}\n`);
+    return;
+  }
+  const out: string[] = [
+    `${title}: ${comparison.minutes} minutes, peak ${comparison.trace.peakRps} req/s${peak !== undefined ? ` (rescaled: peak = ${peak} × max capacity)` : ''}`,
+    '',
+    comparisonTable(comparison, policies),
+  ];
+  if (tuned) {
+    const h = tuned.heldOut;
+    const ratio = (a: number) => (a / Math.max(1, h.oracle.taskMinutes)).toFixed(2);
+    out.push(
+      '',
+      `Tuning (${tuned.evaluations} runs on the first half, ≤ ${budget} % violation minutes${tuned.feasible ? '' : '; no setting met it, fewest violations chosen'}):`,
+      ...(tuned.changes.length ? tuned.changes.map((ch) => `  ${ch.path}: ${ch.from} -> ${ch.to}`) : ['  the defaults were best; nothing to change']),
+      `Held-out half (${h.minutes} minutes): tuned ${h.mlscale.taskMinutes} task-minutes (${ratio(h.mlscale.taskMinutes)} × oracle), ${h.mlscale.violationPercent.toFixed(2)} % violation minutes;` +
+        ` defaults ${h.defaults.taskMinutes} (${ratio(h.defaults.taskMinutes)} × oracle), ${h.defaults.violationPercent.toFixed(2)} %.`,
+    );
+  }
+  if (o.html) out.push('', `HTML report: ${path.resolve(o.html)}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** `mlscale simulate`: replay a load trace through a pool under each policy and compare. */
+export function registerSimulateCommand(program: Command): void {
+  program
+    .command('simulate')
+    .description('what-if simulator: replay a load trace through a configured pool under target tracking, mlscale and a perfect-foresight oracle')
+    .option('--trace <file>', 'CSV rate series (time + requests/value/rps column) or request log (time column only)', BUNDLED_TRACE)
+    .option('--config <file>', 'mlscale config', DEFAULT_CONFIG_PATH)
+    .option('--env <name>', 'environment of the config (default: production, else the first)')
+    .option('--pool <name>', 'pool whose load the trace is (default: the always-on pool)')
+    .option('--policy <list>', `comma-separated policies to compare (${POLICIES.join(', ')})`, POLICIES.join(','))
+    .option('--peak-utilization <fraction>', "rescale the trace so its peak needs this fraction of the pool's max capacity")
+    .option('--json', 'print one JSON object (DESIGN.md "Simulator output") and nothing else')
+    .option('--html <file>', 'write a self-contained HTML report with charts')
+    .option('--tune', 'search the tunable values on the first half, judge them on the second, print a config diff')
+    .addOption(new Option('--max-violation-percent <percent>', 'SLO budget for --tune').default('1'))
+    .addHelpText('after', '\nExamples:\n  mlscale simulate --html report/simulation.html\n  mlscale simulate --trace ../shared/traces/nyc_taxi.csv --peak-utilization 0.8 --tune --json')
+    .action(async (options: SimulateOptions) => runSimulate(options));
+}

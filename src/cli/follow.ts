@@ -1,0 +1,40 @@
+import { sfn } from '../../lambdas/aws/clients/sfn';
+import { describeExecution, statesEnteredSince, type ExecutionStatus } from '../../lambdas/aws/execution-progress';
+import { via } from './aws';
+
+export interface FollowResult extends ExecutionStatus {
+  /** Names of the states entered, in order. */
+  readonly states: readonly string[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const clock = (d: Date | undefined) => (d ? d.toISOString().slice(11, 19) : '--:--:--');
+
+export function duration(start: Date | undefined, stop: Date | undefined): string {
+  if (!start || !stop) return '';
+  const s = Math.max(0, Math.round((stop.getTime() - start.getTime()) / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/**
+ * Poll an execution until it stops, printing one line per state entered
+ * (`print`), and return its final status. Reads the status before the history,
+ * so the history read after a final status holds every state.
+ */
+export async function followExecution(executionArn: string, intervalMs: number, print: (line: string) => void): Promise<FollowResult> {
+  const states: string[] = [];
+  let lastId = 0;
+  for (;;) {
+    const status = await via(sfn, () => describeExecution(executionArn));
+    const fresh = await via(sfn, () => statesEnteredSince(executionArn, lastId));
+    lastId = fresh.lastId;
+    for (const s of fresh.states) {
+      states.push(s.name);
+      print(`  ${clock(s.at)}  ${s.name}`);
+    }
+    if (status.status !== 'RUNNING') return { ...status, states };
+    await sleep(intervalMs);
+  }
+}
