@@ -3,18 +3,10 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../lambdas/core/targets';
-import { ScalerFunction } from './scaler-function';
+import { alarmToAlarmPattern, ScalerFunction, type ScalerProps } from './scaler-function';
 
-export interface EmergencyScalerProps {
-  /** Every managed target; those with emergency enabled are this construct's. */
-  readonly targets: readonly TargetSpec[];
-  readonly targetsJson: string;
-  readonly topic: sns.ITopic;
-  readonly namePrefix: string;
+export interface EmergencyScalerProps extends ScalerProps {
   /** Alarms that declare an emergency. */
   readonly emergencyAlarms: readonly cloudwatch.IAlarm[];
   /**
@@ -23,8 +15,6 @@ export interface EmergencyScalerProps {
    * @default true
    */
   readonly triggerFromAlarms?: boolean;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -64,12 +54,7 @@ export class EmergencyScaler extends Construct {
     if ((props.triggerFromAlarms ?? true) && props.emergencyAlarms.length > 0) {
       this.alarmRule = new events.Rule(this, 'AlarmRule', {
         description: 'mlscale: an emergency alarm went to ALARM',
-        eventPattern: {
-          source: ['aws.cloudwatch'],
-          detailType: ['CloudWatch Alarm State Change'],
-          resources: props.emergencyAlarms.map((a) => a.alarmArn),
-          detail: { state: { value: ['ALARM'] } },
-        },
+        eventPattern: alarmToAlarmPattern(props.emergencyAlarms),
         targets: [new eventTargets.LambdaFunction(this.scaler.function, { retryAttempts: 2, maxEventAge: Duration.minutes(15) })],
       });
     }

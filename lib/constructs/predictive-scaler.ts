@@ -2,25 +2,16 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../lambdas/core/targets';
 import { FORECAST_NAMESPACE } from '../../lambdas/core/names';
-import { ScalerFunction } from './scaler-function';
+import { ScalerFunction, type ScalerProps } from './scaler-function';
 
-export interface PredictiveScalerProps {
-  readonly targets: readonly TargetSpec[];
-  readonly targetsJson: string;
-  readonly topic: sns.ITopic;
-  readonly namePrefix: string;
+export interface PredictiveScalerProps extends ScalerProps {
   /**
    * Minutes between runs.
    * @default 60
    */
   readonly scheduleMinutes?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /**

@@ -3,27 +3,16 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../lambdas/core/targets';
 import { toMetric } from '../metrics';
-import { ScalerFunction } from './scaler-function';
+import { ScalerFunction, type ScalerProps } from './scaler-function';
 
-export interface ScaleToZeroScalerProps {
-  /** Every managed target; the scale-to-zero ones (with a work metric) are this construct's. */
-  readonly targets: readonly TargetSpec[];
-  readonly targetsJson: string;
-  readonly topic: sns.ITopic;
-  /** Prefix of alarm names. */
-  readonly namePrefix: string;
+export interface ScaleToZeroScalerProps extends ScalerProps {
   /**
    * Minutes between checks.
    * @default 1
    */
   readonly scheduleMinutes?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,6 +13,30 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TargetSpec } from '../../lambdas/core/targets';
 import { acknowledgeNodegroupArns, acknowledgeUnscopable } from '../nag';
+
+/** What every scaler construct (scale-to-zero, emergency, predictive, runbooks) is given. */
+export interface ScalerProps {
+  /** Every managed target (the parsed MLSCALE_CONFIG document); each construct picks its own. */
+  readonly targets: readonly TargetSpec[];
+  /** The same document as JSON, for the functions' environment. */
+  readonly targetsJson: string;
+  /** Operators' topic for alarms and notifications. */
+  readonly topic: sns.ITopic;
+  /** Prefix of alarm and state machine names: `<pipeline>-<environment>`. */
+  readonly namePrefix: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The event of an alarm among `alarms` going to ALARM. */
+export function alarmToAlarmPattern(alarms: readonly { alarmArn: string }[]): events.EventPattern {
+  return {
+    source: ['aws.cloudwatch'],
+    detailType: ['CloudWatch Alarm State Change'],
+    resources: alarms.map((a) => a.alarmArn),
+    detail: { state: { value: ['ALARM'] } },
+  };
+}
 
 /** Above this size the targets document is compiled into the bundle: Lambda allows 4 KB of environment in all. */
 export const MAX_INLINE_CONFIG_BYTES = 3_000;

@@ -82,7 +82,10 @@ export function simulate(trace: MinuteTrace, sim: SimPool, policy: PolicyName, o
   const { pool } = sim;
   const n = trace.rps.length;
   const startupMinutes = policy === 'oracle' ? 0 : Math.max(1, Math.ceil(pool.startupSeconds / 60));
-  const world = new PoolWorld({ capacityPerTask: pool.capacityPerTask, startupMinutes, baseP95Ms: baseP95(sim) }, pool.minCapacity);
+  // Every policy starts warm, as a running system would: enough capacity for the first minute
+  // (within the limits), so no policy pays for a cold start the trace did not contain.
+  const warm = n > 0 ? Math.ceil(trace.rps[0]! / pool.capacityPerTask - 1e-9) : 0;
+  const world = new PoolWorld({ capacityPerTask: pool.capacityPerTask, startupMinutes, baseP95Ms: baseP95(sim) }, clamp(warm, pool.minCapacity, pool.maxCapacity));
   const keep = options.timeline ?? true;
   const timeline: Timeline = { ready: new Float64Array(keep ? n : 0), tasks: new Float64Array(keep ? n : 0), backlog: new Float64Array(keep ? n : 0) };
   const controller = policy === 'oracle' ? undefined : new Controller(trace, sim, policy, options.forecasts ?? new ForecastCache());
@@ -95,6 +98,7 @@ export function simulate(trace: MinuteTrace, sim: SimPool, policy: PolicyName, o
   let launched = 0;
   let backlog = 0;
   const from = options.measureFrom ?? 0;
+  if (!Number.isInteger(from) || from < 0 || (n > 0 && from >= n)) throw new Error(`measureFrom must be a minute within the trace (0..${n - 1}), got ${from}`);
   let emergenciesBefore = 0;
   for (let m = 0; m < n; m++) {
     if (m === from) {
@@ -164,8 +168,11 @@ class Controller {
   private readonly toZero: boolean;
 
   private scheduled: PlannedAction[] = [];
-  /** The floor the scale-to-zero Lambda keeps (min 0 when idle, scaleFromZeroTo while there is work). */
-  private lambdaFloor = 0;
+  /**
+   * The floor the scale-to-zero Lambda keeps (min 0 when idle, scaleFromZeroTo while there is work);
+   * set at the first minute from the capacity the run starts with, as a running pool would have it.
+   */
+  private lambdaFloor: number | undefined;
   private scheduledMin: number;
   private incident: { min: number; max: number; okMinutes: number } | undefined;
   private alarmWasFiring = false;
@@ -226,6 +233,10 @@ class Controller {
     }
 
     if (this.full && this.toZero) {
+      if (this.lambdaFloor === undefined) {
+        const from = pool.kind === 'scale-to-zero' ? pool.scaleFromZeroTo : 1;
+        this.lambdaFloor = s.desired > 0 ? Math.min(max, Math.max(from, min)) : min;
+      }
       // The Lambda sets the floor (and desired with it); target tracking works above it.
       const to = this.scaleToZero(next, desired, min, max);
       if (to !== desired) this.lambdaFloor = to > desired ? to : min;

@@ -60,7 +60,6 @@ function window(series: readonly (number | undefined)[], minute: number, n: numb
 }
 
 export class TargetTracking {
-  private lastScaleOut = -Infinity;
   private lastScaleIn = -Infinity;
   private lastStep = -Infinity;
 
@@ -85,16 +84,18 @@ export class TargetTracking {
     const current = this.capacityBehind(minute);
     let out = desired;
     let reason = '';
-    const cooledOut = minute - this.lastScaleOut >= this.options.scaleOutCooldownMinutes;
+    // At zero capacity target tracking acts on one datapoint of its metric (AWS-FACTS.md), not 3 of 3.
+    // (A scale-out during the scale-out cooldown counts the capacity already added, which the
+    // comparison with `desired` does; so the cooldown itself changes nothing here.)
+    const datapoints = current === 0 ? 1 : HIGH_DATAPOINTS;
     for (const m of this.metrics) {
-      const high = window(m.series, minute, HIGH_DATAPOINTS);
+      const high = window(m.series, minute, datapoints);
       if (!high || !high.every((v) => v > m.target)) continue;
       const latest = high[high.length - 1]!;
-      // From zero capacity AWS adds capacity on the first breaching datapoint's ratio alone.
       const wanted = Math.ceil(Math.max(current, 1) * (latest / m.target));
-      if (wanted > out && (cooledOut || wanted > desired)) {
+      if (wanted > out) {
         out = wanted;
-        reason = `${m.name} ${latest.toFixed(1)} > ${m.target} for ${HIGH_DATAPOINTS} minutes`;
+        reason = `${m.name} ${latest.toFixed(1)} > ${m.target} for ${datapoints} minute(s)`;
       }
     }
     if (this.step && minute - this.lastStep >= this.options.scaleOutCooldownMinutes) {
@@ -111,7 +112,6 @@ export class TargetTracking {
       }
     }
     if (out > desired) {
-      this.lastScaleOut = minute;
       return { desired: out, reason };
     }
 

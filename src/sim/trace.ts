@@ -95,7 +95,7 @@ function rateSeries(source: string, times: number[], values: number[]): MinuteTr
   const sum = new Float64Array(minutes);
   const weight = new Float64Array(minutes);
   let gaps = 0;
-  // Each row holds its value from its time until the next row's (a step function), at most one interval.
+  // Each row holds its value from its time until the next row's (a step function), across gaps too.
   for (let i = 0; i < t.length; i++) {
     const from = t[i]!;
     const next = i + 1 < t.length ? t[i + 1]! : from + interval;

@@ -21,8 +21,12 @@ export const TUNING_GRID: Readonly<Record<keyof Tunables, readonly number[]>> = 
 
 /** Which tunables matter for this pool (the others would only add noise to the diff). */
 export function relevantTunables(sim: SimPool): (keyof Tunables)[] {
-  const keys: (keyof Tunables)[] = ['scaleOutCooldownSeconds', 'scaleInCooldownSeconds'];
-  if (sim.pool.kind === 'always-on' || sim.predictive.enabled) keys.unshift('cpuPercent');
+  const keys: (keyof Tunables)[] = ['scaleInCooldownSeconds'];
+  // The scale-out cooldown only paces the demand pool's step policy; target tracking counts capacity
+  // already added during its cooldown, so the value changes nothing elsewhere.
+  if (sim.pool.kind === 'demand') keys.unshift('scaleOutCooldownSeconds');
+  // The CPU target is the always-on pool's tracking target; other pools track their queue.
+  if (sim.pool.kind === 'always-on') keys.unshift('cpuPercent');
   if (sim.predictive.enabled && sim.predictive.mode === 'forecast-and-scale') keys.push('leadMinutes', 'headroom');
   if (sim.pool.kind === 'scale-to-zero') keys.push('idleMinutes');
   return keys;

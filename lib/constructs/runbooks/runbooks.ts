@@ -5,12 +5,9 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../../lambdas/core/targets';
-import { ScalerFunction } from '../scaler-function';
+import { alarmToAlarmPattern, ScalerFunction, type ScalerProps } from '../scaler-function';
 import { EmergencyScaleUpRunbook } from './emergency-scale-up';
 import { GpuNodegroupScaleRunbook } from './gpu-nodegroup-scale';
 import { ScaleForEventRunbook } from './scale-for-event';
@@ -20,19 +17,13 @@ export const RUNBOOK_NAMES = ['scale-for-event', 'emergency-scale-up', 'gpu-node
 export type RunbookName = (typeof RUNBOOK_NAMES)[number];
 export const runbookStateMachineName = (prefix: string, runbook: RunbookName) => `${prefix}-${runbook}`;
 
-export interface RunbooksProps {
-  readonly targets: readonly TargetSpec[];
-  readonly targetsJson: string;
-  readonly topic: sns.ITopic;
-  readonly namePrefix: string;
+export interface RunbooksProps extends ScalerProps {
   /** The emergency Lambda the emergency runbook doubles and resumes with. */
   readonly emergencyFunction?: lambda.IFunction;
   /** Alarms that start the emergency runbook when they go to ALARM. */
   readonly emergencyAlarms: readonly cloudwatch.IAlarm[];
   /** Minutes the alarms must stay OK before the autoscaler is resumed. */
   readonly stableMinutes: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -83,12 +74,7 @@ export class Runbooks extends Construct {
       if (props.emergencyAlarms.length > 0) {
         this.alarmRule = new events.Rule(this, 'EmergencyAlarmRule', {
           description: 'mlscale: an emergency alarm went to ALARM; start the emergency runbook',
-          eventPattern: {
-            source: ['aws.cloudwatch'],
-            detailType: ['CloudWatch Alarm State Change'],
-            resources: props.emergencyAlarms.map((a) => a.alarmArn),
-            detail: { state: { value: ['ALARM'] } },
-          },
+          eventPattern: alarmToAlarmPattern(props.emergencyAlarms),
           targets: [new eventTargets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.minutes(15) })],
         });
       }

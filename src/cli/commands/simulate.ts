@@ -74,7 +74,10 @@ export function simulationJson(c: Comparison, policies: readonly PolicyName[], t
 async function runSimulate(o: SimulateOptions): Promise<void> {
   const policies = parsePolicies(o.policy);
   const peak = positive(o.peakUtilization, '--peak-utilization');
-  const budget = positive(o.maxViolationPercent, '--max-violation-percent')!;
+  const budget = Number(o.maxViolationPercent);
+  if (!Number.isFinite(budget) || budget < 0 || budget > 100) {
+    throw new CliError(`--max-violation-percent must be a number from 0 to 100, got '${o.maxViolationPercent}'`);
+  }
   const parsed = loadConfigFile(path.resolve(o.config));
   const envName = o.env ?? (parsed.environments.some((e) => e.name === 'production') ? 'production' : parsed.environments[0]!.name);
   const env = selectEnvironment(parsed, envName);

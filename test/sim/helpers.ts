@@ -1,0 +1,87 @@
+/**
+ * Shared fixtures of the simulator tests: the example config's production
+ * environment, small hand-made traces, and `main([...])` with stdout/stderr
+ * captured. Nothing here reads ../shared: the tests run in a user's clone.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { vi } from 'vitest';
+import { selectEnvironment } from '../../lambdas/core/config';
+import { loadConfigFile } from '../../lib/config/load';
+import { main } from '../../src/cli/main';
+import { simPoolFrom, type SimPool, type Tunables } from '../../src/sim/sim-config';
+import type { Timeline } from '../../src/sim/simulate';
+import { parseTrace, type MinuteTrace } from '../../src/sim/trace';
+import { VIOLATION_BACKLOG_SHARE } from '../../src/sim/world';
+
+export const ROOT = path.join(__dirname, '..', '..');
+export const BUNDLED_TRACE_FILE = path.join(ROOT, 'traces', 'synthetic-day.csv');
+
+/** The production environment of config/mlscale.json (engine, cpu-modules, gpu-modules). */
+export const PRODUCTION = selectEnvironment(loadConfigFile(), 'production');
+
+export const poolIndex = (name: string) => PRODUCTION.pools.findIndex((p) => p.name === name);
+
+export function simPool(name: 'engine' | 'cpu-modules' | 'gpu-modules' = 'engine', tunables?: Partial<Tunables>): SimPool {
+  return simPoolFrom(PRODUCTION, name, tunables);
+}
+
+/** 2026-06-02T00:00Z, the day of the bundled trace and of the example config's planned event. */
+export const DAY = Date.UTC(2026, 5, 2);
+export const MINUTE_MS = 60_000;
+
+/** Minute index of HH:MM in a trace that starts at midnight. */
+export const at = (hh: number, mm: number) => hh * 60 + mm;
+
+/** A per-minute trace built in memory (req/s per minute). */
+export function minuteTrace(rps: readonly number[], start = DAY, name = 'test'): MinuteTrace {
+  return { name, start, rps: [...rps], shape: 'rate series', intervalSeconds: 60, gapsFilled: 0 };
+}
+
+let bundled: MinuteTrace | undefined;
+/** traces/synthetic-day.csv, parsed once per test file. */
+export function bundledTrace(): MinuteTrace {
+  bundled ??= parseTrace(readFileSync(BUNDLED_TRACE_FILE, 'utf8'), 'synthetic-day.csv');
+  return bundled;
+}
+
+/**
+ * The world's SLO rule read back from a timeline: the backlog left at the end
+ * of a minute is more than 5 % of its ready capacity, or work is waiting with
+ * no ready task.
+ */
+export function violationFlags(timeline: Timeline, capacityPerTask: number): boolean[] {
+  return Array.from(timeline.ready, (ready, m) => {
+    const backlog = timeline.backlog[m]!;
+    return ready > 0 ? backlog > VIOLATION_BACKLOG_SHARE * ready * capacityPerTask * 60 : backlog > 0;
+  });
+}
+
+export const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `mlscale ...argv` in-process, with stdout and stderr captured. */
+export async function runCli(...argv: string[]): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}

@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { compare } from '../../src/sim/compare';
+import { htmlReport } from '../../src/sim/html';
+import { maxOf, parseTimestamp, parseTrace, rescaleToPeak, sliceTrace, TraceError } from '../../src/sim/trace';
+import { DAY, MINUTE_MS, minuteTrace, simPool } from './helpers';
+
+const csv = (...lines: string[]) => `${lines.join('\n')}\n`;
+
+/** The TraceError `parseTrace` throws for `text`. */
+function traceError(text: string, source = 'x.csv'): TraceError {
+  try {
+    parseTrace(text, source);
+  } catch (err) {
+    expect(err).toBeInstanceOf(TraceError);
+    return err as TraceError;
+  }
+  throw new Error('parseTrace did not throw');
+}
+
+describe('parseTimestamp', () => {
+  it('reads ISO-8601 with Z, with an offset, and without a zone as UTC', () => {
+    expect(parseTimestamp('2026-06-02T10:00:00Z')).toBe(DAY + 10 * 60 * MINUTE_MS);
+    expect(parseTimestamp('2026-06-02T12:00:00+02:00')).toBe(DAY + 10 * 60 * MINUTE_MS);
+    expect(parseTimestamp('2026-06-02T10:00:00')).toBe(DAY + 10 * 60 * MINUTE_MS);
+  });
+
+  it('reads YYYY-MM-DD HH:MM:SS as UTC', () => {
+    expect(parseTimestamp('2026-06-02 10:00:00')).toBe(DAY + 10 * 60 * MINUTE_MS);
+  });
+
+  it('reads epoch seconds and epoch milliseconds as the same instant', () => {
+    expect(parseTimestamp(String(DAY / 1000))).toBe(DAY);
+    expect(parseTimestamp(String(DAY))).toBe(DAY);
+    expect(parseTimestamp('"1780358400"')).toBe(DAY);
+  });
+
+  it('is NaN for text that is no time', () => {
+    expect(parseTimestamp('abc')).toBeNaN();
+    expect(parseTimestamp('')).toBeNaN();
+    expect(parseTimestamp('02/06/2026 10:00')).toBeNaN();
+  });
+});
+
+describe('parseTrace: rate series', () => {
+  const expected = { start: DAY, rps: [10, 20, 30], shape: 'rate series', intervalSeconds: 60, gapsFilled: 0 };
+
+  it('reads ISO times', () => {
+    const t = parseTrace(csv('timestamp,rps', '2026-06-02T00:00:00Z,10', '2026-06-02T00:01:00Z,20', '2026-06-02T00:02:00Z,30'), 'iso.csv');
+    expect(t).toMatchObject({ name: 'iso.csv', ...expected });
+  });
+
+  it('reads YYYY-MM-DD HH:MM:SS times and any known value column name', () => {
+    const t = parseTrace(csv('time,requests', '2026-06-02 00:00:00,10', '2026-06-02 00:01:00,20', '2026-06-02 00:02:00,30'));
+    expect(t).toMatchObject(expected);
+  });
+
+  it('reads epoch seconds and epoch milliseconds to the same trace', () => {
+    const s = DAY / 1000;
+    const seconds = parseTrace(csv('ts,value', `${s},10`, `${s + 60},20`, `${s + 120},30`));
+    const millis = parseTrace(csv('ts,value', `${DAY},10`, `${DAY + 60_000},20`, `${DAY + 120_000},30`));
+    expect(seconds).toMatchObject(expected);
+    expect(millis).toMatchObject(expected);
+  });
+
+  it('matches header names case-insensitively, ignores other columns, quotes, comments, blank lines and CRLF', () => {
+    const text = '# exported by a tool\r\nHost,"Timestamp",Load\r\na,"2026-06-02T00:00:00Z",10\r\n\r\nb,2026-06-02T00:01:00Z,20\r\nc,2026-06-02T00:02:00Z,30\r\n';
+    expect(parseTrace(text)).toMatchObject(expected);
+  });
+
+  it('sorts rows that are out of order', () => {
+    const t = parseTrace(csv('timestamp,rps', '2026-06-02T00:02:00Z,30', '2026-06-02T00:00:00Z,10', '2026-06-02T00:01:00Z,20'));
+    expect(t.rps).toEqual([10, 20, 30]);
+  });
+
+  it('spreads 5-minute rows over 5 equal minutes', () => {
+    const t = parseTrace(csv('timestamp,rps', '2026-06-02T00:00:00Z,10', '2026-06-02T00:05:00Z,20', '2026-06-02T00:10:00Z,30'));
+    expect(t.intervalSeconds).toBe(300);
+    expect(t.gapsFilled).toBe(0);
+    expect(t.rps).toEqual([10, 10, 10, 10, 10, 20, 20, 20, 20, 20, 30, 30, 30, 30, 30]);
+  });
+
+  it('averages a 30-second series per minute', () => {
+    const t = parseTrace(
+      csv('timestamp,rps', '2026-06-02T00:00:00Z,10', '2026-06-02T00:00:30Z,20', '2026-06-02T00:01:00Z,30', '2026-06-02T00:01:30Z,50'),
+    );
+    expect(t.intervalSeconds).toBe(30);
+    expect(t.rps).toEqual([15, 40]);
+  });
+
+  it('holds the previous value over a gap and counts the missing intervals', () => {
+    const t = parseTrace(
+      csv('timestamp,rps', '2026-06-02T00:00:00Z,10', '2026-06-02T00:01:00Z,20', '2026-06-02T00:04:00Z,40', '2026-06-02T00:05:00Z,50'),
+    );
+    expect(t.gapsFilled).toBe(2);
+    expect(t.rps).toEqual([10, 20, 20, 20, 40, 50]);
+  });
+
+  it('counts a missing 5-minute row as one gap', () => {
+    const t = parseTrace(
+      csv('timestamp,rps', '2026-06-02T00:00:00Z,10', '2026-06-02T00:05:00Z,20', '2026-06-02T00:15:00Z,30', '2026-06-02T00:20:00Z,40'),
+    );
+    expect(t.intervalSeconds).toBe(300);
+    expect(t.gapsFilled).toBe(1);
+    expect(t.rps).toHaveLength(25);
+    expect(t.rps.slice(5, 15)).toEqual(Array(10).fill(20));
+  });
+});
+
+describe('parseTrace: request log', () => {
+  it('counts one row per request per minute, as req/s (count / 60)', () => {
+    const t = parseTrace(
+      csv(
+        'timestamp,path,status',
+        '2026-06-02T00:00:05Z,/a,200',
+        '2026-06-02T00:00:10Z,/b,200',
+        '2026-06-02T00:00:59.900Z,/a,500',
+        '2026-06-02T00:01:30Z,/a,200',
+        '2026-06-02T00:03:00Z,/a,200',
+      ),
+    );
+    expect(t.shape).toBe('request log');
+    expect(t.start).toBe(DAY);
+    expect(t.intervalSeconds).toBe(60);
+    expect(t.gapsFilled).toBe(0);
+    expect(t.rps).toEqual([3 / 60, 1 / 60, 0, 1 / 60]);
+  });
+
+  it('counts a log of 200,000 requests without overflowing the stack', () => {
+    const rows = Array.from({ length: 200_000 }, (_, i) => String(DAY / 1000 + Math.floor(i / 100)));
+    const t = parseTrace(`timestamp\n${rows.join('\n')}\n`);
+    expect(t.rps).toHaveLength(Math.ceil(200_000 / 100 / 60));
+    expect(t.rps[0]).toBeCloseTo((60 * 100) / 60, 9);
+  });
+});
+
+describe('parseTrace errors: one line naming the file and the line', () => {
+  it('a bad time', () => {
+    const err = traceError(csv('timestamp,rps', '2026-06-02T00:00:00Z,1', 'abc,2'));
+    expect(err.name).toBe('TraceError');
+    expect(err.message).toBe("trace x.csv: line 3: cannot read time 'abc' (ISO-8601 or epoch seconds)");
+  });
+
+  it('counts lines in the file, comments and blank lines included', () => {
+    const err = traceError(csv('# from the load balancer', 'timestamp,rps', '2026-06-02T00:00:00Z,1', '', 'abc,2'));
+    expect(err.message).toMatch(/^trace x\.csv: line 5: cannot read time 'abc'/);
+  });
+
+  it('a negative value', () => {
+    const err = traceError(csv('timestamp,rps', '2026-06-02T00:00:00Z,1', '2026-06-02T00:01:00Z,-5'));
+    expect(err.message).toBe("trace x.csv: line 3: rps must be a number >= 0, got '-5'");
+  });
+
+  it('a value that is no number', () => {
+    expect(traceError(csv('timestamp,rps', '2026-06-02T00:00:00Z,lots', '2026-06-02T00:01:00Z,1')).message).toMatch(/^trace x\.csv: line 2: rps must be a number/);
+  });
+
+  it('no time column', () => {
+    const err = traceError(csv('when,rps', '2026-06-02T00:00:00Z,1'));
+    expect(err.message).toMatch(/^trace x\.csv: no time column \(one of timestamp, time, ts, datetime, date, minute\)/);
+    expect(err.message).toContain("'when,rps'");
+  });
+
+  it('only a header, or nothing at all', () => {
+    expect(traceError(csv('timestamp,rps')).message).toBe('trace x.csv: needs a header row and at least one data row');
+    expect(traceError('').message).toBe('trace x.csv: needs a header row and at least one data row');
+  });
+
+  it('a rate series of one row, or with duplicate times', () => {
+    expect(traceError(csv('timestamp,rps', '2026-06-02T00:00:00Z,1')).message).toBe('trace x.csv: a rate series needs at least two rows');
+    expect(traceError(csv('timestamp,rps', '2026-06-02T00:00:00Z,1', '2026-06-02T00:00:00Z,2')).message).toMatch(/^trace x\.csv: duplicate timestamps/);
+  });
+
+  it('every message is a single line', () => {
+    const texts = [csv('timestamp,rps', 'abc,1'), csv('when,rps', 'a,1'), csv('timestamp,rps'), csv('timestamp,rps', '2026-06-02T00:00:00Z,-1')];
+    for (const text of texts) expect(traceError(text).message).not.toContain('\n');
+  });
+});
+
+describe('rescaleToPeak', () => {
+  const trace = minuteTrace([1, 2, 4, 0]);
+
+  it('scales the busiest minute to fraction × full capacity, keeping the shape', () => {
+    const scaled = rescaleToPeak(trace, 0.5, 100);
+    expect(scaled.rps).toEqual([12.5, 25, 50, 0]);
+    expect(scaled.start).toBe(trace.start);
+    expect(trace.rps).toEqual([1, 2, 4, 0]);
+  });
+
+  it('refuses a fraction that is not > 0, and a trace with no load', () => {
+    for (const f of [0, -0.5, Number.NaN]) expect(() => rescaleToPeak(trace, f, 100)).toThrow(TraceError);
+    expect(() => rescaleToPeak(trace, 0, 100)).toThrow('--peak-utilization must be > 0, got 0');
+    expect(() => rescaleToPeak(minuteTrace([0, 0]), 0.8, 100)).toThrow('has no load at all');
+  });
+});
+
+describe('maxOf and long traces', () => {
+  it('finds the maximum of 500,000 values without overflowing the stack', () => {
+    const xs = Array.from({ length: 500_000 }, (_, i) => (i * 7919) % 100_003);
+    xs[321_987] = 1e6;
+    expect(maxOf(xs)).toBe(1e6);
+    expect(maxOf(Float64Array.from(xs))).toBe(1e6);
+    expect(maxOf([])).toBe(-Infinity);
+  });
+
+  it('rescales, compares and charts a 500,000-minute trace', () => {
+    const rps = Array.from({ length: 500_000 }, (_, i) => (i % 1440) / 10);
+    const sim = simPool('gpu-modules');
+    const trace = rescaleToPeak(minuteTrace(rps), 0.5, sim.pool.maxCapacity * sim.pool.capacityPerTask);
+    const c = compare(trace, sim, ['oracle']);
+    expect(c.trace.peakRps).toBe(20);
+    const html = htmlReport(c, ['oracle'], 'long');
+    expect(html).toContain('<svg');
+  });
+});
+
+describe('sliceTrace', () => {
+  it('keeps minutes [from, to) and moves the start', () => {
+    const s = sliceTrace(minuteTrace([0, 1, 2, 3, 4]), 1, 3);
+    expect(s.rps).toEqual([1, 2]);
+    expect(s.start).toBe(DAY + MINUTE_MS);
+  });
+});

@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import type { SimPool, Tunables } from '../../src/sim/sim-config';
+import { simulate } from '../../src/sim/simulate';
+import { sliceTrace } from '../../src/sim/trace';
+import { configPath, relevantTunables, tune, TUNING_GRID, type TuneResult } from '../../src/sim/tune';
+import { DAY, minuteTrace, poolIndex, simPool, sum } from './helpers';
+
+const KEYS: (keyof Tunables)[] = ['cpuPercent', 'scaleOutCooldownSeconds', 'scaleInCooldownSeconds', 'leadMinutes', 'headroom', 'idleMinutes'];
+
+/** Six hours of engine load: an hour's ramp from 50 req/s to a two-hour wave around 200 req/s. */
+const WAVE = minuteTrace(
+  Array.from({ length: 360 }, (_, m) => 50 + Math.min(1, m / 60) * (150 + 60 * Math.sin((2 * Math.PI * m) / 120))),
+  DAY + 6 * 3_600_000,
+);
+
+let waveResult: TuneResult | undefined;
+const tunedWave = () => (waveResult ??= tune(WAVE, simPool('engine'), poolIndex('engine')));
+
+describe('tune: the recommended changes', () => {
+  it('lists exactly the tunables that differ from the defaults, as config paths', () => {
+    const sim = simPool('engine');
+    const r = tunedWave();
+    expect(r.changes.length).toBeGreaterThan(0);
+    const differing = KEYS.filter((k) => r.tunables[k] !== sim.tunables[k]);
+    expect(r.changes.map((c) => c.path)).toEqual(differing.map((k) => configPath(k, poolIndex('engine'))));
+    for (const k of differing) {
+      const change = r.changes.find((c) => c.path === configPath(k, 0))!;
+      expect(change.from, k).toBe(sim.tunables[k]);
+      expect(change.to, k).toBe(r.tunables[k]);
+    }
+  });
+
+  it('changes only the tunables relevant to the pool, to values on the grid', () => {
+    const sim = simPool('engine');
+    const r = tunedWave();
+    for (const k of KEYS) {
+      if (r.tunables[k] === sim.tunables[k]) continue;
+      expect(relevantTunables(sim), k).toContain(k);
+      expect(TUNING_GRID[k], k).toContain(r.tunables[k]);
+    }
+  });
+
+  it('names the pool by its index in the config', () => {
+    const gpuBursts = minuteTrace(Array.from({ length: 360 }, (_, m) => (m % 40 < 10 ? 12 : 0)));
+    const r = tune(gpuBursts, simPool('gpu-modules'), poolIndex('gpu-modules'), { maxViolationPercent: 100 });
+    expect(poolIndex('gpu-modules')).toBe(2);
+    expect(r.changes.length).toBeGreaterThan(0);
+    for (const c of r.changes) expect(c.path).toMatch(/^pools\[2\]\.(scaleOutCooldownSeconds|scaleInCooldownSeconds|idleMinutes)$/);
+  });
+
+  it('recommends nothing when no value does better than the defaults', () => {
+    const r = tune(minuteTrace(Array(240).fill(0)), simPool('gpu-modules'), 2);
+    expect(r.changes).toEqual([]);
+    expect(r.tunables).toEqual(simPool('gpu-modules').tunables);
+    expect(r.feasible).toBe(true);
+  });
+
+  it('maps every tunable to where it lives in the config file', () => {
+    expect(KEYS.map((k) => configPath(k, 1))).toEqual([
+      'thresholds.cpuPercent',
+      'pools[1].scaleOutCooldownSeconds',
+      'pools[1].scaleInCooldownSeconds',
+      'pools[1].predictive.leadMinutes',
+      'pools[1].predictive.headroom',
+      'pools[1].idleMinutes',
+    ]);
+  });
+});
+
+describe('tune: fitting on the first half', () => {
+  const half = WAVE.rps.length / 2;
+  const fitRun = (sim: SimPool, tunables: Tunables) => simulate(sliceTrace(WAVE, 0, half), { ...sim, tunables }, 'mlscale', { timeline: false }).result;
+
+  it('the fit is the tuned mlscale on the first half, within the violation budget when feasible', () => {
+    const sim = simPool('engine');
+    const r = tunedWave();
+    expect(r.feasible).toBe(true);
+    expect(r.fit.violationPercent).toBeLessThanOrEqual(1);
+    expect(r.fit).toEqual(fitRun(sim, r.tunables));
+  });
+
+  it('never does worse than the defaults when the defaults meet the budget', () => {
+    const sim = simPool('engine');
+    const defaults = fitRun(sim, sim.tunables);
+    expect(defaults.violationPercent).toBeLessThanOrEqual(1);
+    const r = tunedWave();
+    expect(r.fit.taskMinutes).toBeLessThan(defaults.taskMinutes);
+  });
+
+  it('holds to a stricter budget', () => {
+    // 1 % of 180 minutes lets the default budget spend a violation minute; 0 % does not, and costs more.
+    expect(tunedWave().fit.violationMinutes).toBeGreaterThan(0);
+    const r = tune(WAVE, simPool('engine'), 0, { maxViolationPercent: 0 });
+    expect(r.feasible).toBe(true);
+    expect(r.fit.violationMinutes).toBe(0);
+    expect(r.fit.taskMinutes).toBeGreaterThan(tunedWave().fit.taskMinutes);
+  });
+
+  it('reports an unmet budget and picks the fewest violations', () => {
+    // Above the emergency ceiling (20 tasks x 50 req/s) for a stretch: no setting avoids every violation.
+    const busy = minuteTrace([...Array(60).fill(100), ...Array(30).fill(1_500), ...Array(150).fill(100)]);
+    const sim = simPool('engine');
+    const r = tune(busy, sim, 0, { maxViolationPercent: 0 });
+    expect(r.feasible).toBe(false);
+    expect(r.fit.violationMinutes).toBeGreaterThan(0);
+    const defaults = simulate(sliceTrace(busy, 0, 120), sim, 'mlscale', { timeline: false }).result;
+    expect(r.fit.violationMinutes).toBeLessThanOrEqual(defaults.violationMinutes);
+  });
+
+  it('needs at least two hours of trace', () => {
+    expect(() => tune(minuteTrace(Array(119).fill(10)), simPool('engine'), 0)).toThrow(/tuning needs at least two hours/);
+  });
+});
+
+describe('tune: judging on the held-out second half', () => {
+  it('counts only the second half of a run over the whole trace', () => {
+    const sim = simPool('engine');
+    const r = tunedWave();
+    const half = WAVE.rps.length / 2;
+    expect(r.heldOut.minutes).toBe(WAVE.rps.length - half);
+    const judge = (tunables: Tunables, p: 'mlscale' | 'oracle' | 'target-tracking') =>
+      simulate(WAVE, { ...sim, tunables }, p, { measureFrom: half, timeline: false }).result;
+    expect(r.heldOut.mlscale).toEqual(judge(r.tunables, 'mlscale'));
+    expect(r.heldOut.oracle).toEqual(judge(r.tunables, 'oracle'));
+    expect(r.heldOut.defaults).toEqual(judge(sim.tunables, 'mlscale'));
+    expect(r.heldOut.targetTracking).toEqual(judge(sim.tunables, 'target-tracking'));
+
+    const whole = simulate(WAVE, { ...sim, tunables: r.tunables }, 'mlscale');
+    expect(r.heldOut.mlscale.taskMinutes).toBe(sum(whole.timeline.tasks.slice(half)));
+    expect(r.heldOut.mlscale.taskMinutes).toBeLessThan(whole.result.taskMinutes);
+    expect(r.heldOut.mlscale.violationPercent).toBeCloseTo((100 * r.heldOut.mlscale.violationMinutes) / half, 9);
+  });
+
+  it('rounds an odd trace: the first half is the shorter', () => {
+    const odd = sliceTrace(WAVE, 0, 241);
+    const r = tune(odd, simPool('engine'), 0);
+    expect(r.heldOut.minutes).toBe(121);
+  });
+});
+
+describe('relevantTunables', () => {
+  // The scale-out cooldown only paces a demand pool's step policy, and the CPU target is only the
+  // always-on pool's tracking target: elsewhere searching them would change nothing.
+  it('always-on pool with forecast-and-scale: CPU target, scale-in cooldown, lead time and headroom', () => {
+    expect(relevantTunables(simPool('engine'))).toEqual(['cpuPercent', 'scaleInCooldownSeconds', 'leadMinutes', 'headroom']);
+  });
+
+  it('scale-to-zero pool without predictive: scale-in cooldown and idle minutes', () => {
+    expect(relevantTunables(simPool('gpu-modules'))).toEqual(['scaleInCooldownSeconds', 'idleMinutes']);
+  });
+
+  it('demand pool with predictive: cooldowns, lead time and headroom, no idle minutes', () => {
+    const keys = relevantTunables(simPool('cpu-modules'));
+    expect(keys).toEqual(expect.arrayContaining(['scaleOutCooldownSeconds', 'scaleInCooldownSeconds', 'leadMinutes', 'headroom']));
+    expect(keys).not.toContain('idleMinutes');
+  });
+
+  it('no lead time or headroom without forecast-and-scale', () => {
+    const engine = simPool('engine');
+    const off = { ...engine, predictive: { ...engine.predictive, enabled: false } };
+    expect(relevantTunables(off)).toEqual(['cpuPercent', 'scaleInCooldownSeconds']);
+    const forecastOnly = { ...engine, predictive: { ...engine.predictive, mode: 'forecast-only' } };
+    expect(relevantTunables(forecastOnly)).not.toContain('leadMinutes');
+    expect(relevantTunables(forecastOnly)).not.toContain('headroom');
+  });
+});
