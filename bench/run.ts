@@ -62,16 +62,16 @@ async function tickSection(): Promise<string> {
   const lines = [
     '## Scale of one scale-to-zero tick',
     '',
-    'ECS scale-to-zero targets against a mocked AWS where every call takes 20 ms (aws-sdk-client-mock). *burst*: every target changes (half scale up from zero, half down to zero); *steady*: nothing to change. Goal: 1,000 targets < 5 s, GetMetricData calls growing with targets / 500.',
+    'ECS scale-to-zero targets against a mocked AWS where every call takes 20 ms (aws-sdk-client-mock). *burst*: every target changes (half scale up from zero, half down to zero; each change moves the floor and desired: two calls); *steady*: nothing to change. Goal: 1,000 targets < 5 s, GetMetricData calls growing with targets / 500.',
     '',
-    '| targets | scenario | wall time | GetMetricData | DescribeServices | DescribeScalableTargets | UpdateService |',
-    '|---:|---|---:|---:|---:|---:|---:|',
+    '| targets | scenario | wall time | GetMetricData | DescribeServices | DescribeScalableTargets | RegisterScalableTarget | UpdateService |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const n of [10, 100, 1_000, 5_000]) {
     for (const scenario of ['steady', 'burst'] as const) {
       const r = await measureTick(n, scenario);
       lines.push(
-        `| ${n.toLocaleString('en-US')} | ${scenario} | ${(r.wallMs / 1000).toFixed(2)} s | ${r.calls.getMetricData} | ${r.calls.describeServices} | ${r.calls.describeScalableTargets} | ${r.calls.updateService} |`,
+        `| ${n.toLocaleString('en-US')} | ${scenario} | ${(r.wallMs / 1000).toFixed(2)} s | ${r.calls.getMetricData} | ${r.calls.describeServices} | ${r.calls.describeScalableTargets} | ${r.calls.registerScalableTarget} | ${r.calls.updateService} |`,
       );
     }
   }

@@ -6,7 +6,7 @@
  * - steady: every target already where it should be, nothing to update
  *   (the common minute).
  */
-import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand } from '@aws-sdk/client-application-auto-scaling';
+import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand, RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -23,7 +23,7 @@ export interface TickScaleResult {
   readonly targets: number;
   readonly scenario: TickScenario;
   readonly wallMs: number;
-  readonly calls: { getMetricData: number; describeServices: number; describeScalableTargets: number; updateService: number };
+  readonly calls: { getMetricData: number; describeServices: number; describeScalableTargets: number; registerScalableTarget: number; updateService: number };
 }
 
 function targetsFor(n: number): TargetSpec[] {
@@ -45,7 +45,7 @@ export async function measureTick(n: number, scenario: TickScenario): Promise<Ti
   const targets = targetsFor(n);
   const now = new Date('2026-11-23T12:00:30Z');
   const minute = Math.floor(now.getTime() / 60_000) * 60_000;
-  const calls = { getMetricData: 0, describeServices: 0, describeScalableTargets: 0, updateService: 0 };
+  const calls = { getMetricData: 0, describeServices: 0, describeScalableTargets: 0, registerScalableTarget: 0, updateService: 0 };
   const cw = mockClient(CloudWatchClient);
   const ecs = mockClient(ECSClient);
   const aas = mockClient(ApplicationAutoScalingClient);
@@ -82,6 +82,12 @@ export async function measureTick(n: number, scenario: TickScenario): Promise<Ti
     calls.describeScalableTargets++;
     await sleep(LATENCY_MS);
     return { ScalableTargets: input.ResourceIds.map((id) => ({ ResourceId: id, MinCapacity: 0, MaxCapacity: 5, SuspendedState: {} })) };
+  });
+  // A registered target's floor moves with desired: one more call per change.
+  aas.on(RegisterScalableTargetCommand).callsFake(async () => {
+    calls.registerScalableTarget++;
+    await sleep(LATENCY_MS);
+    return {};
   });
   const t0 = performance.now();
   const result = await runScaleToZero(targets, now);

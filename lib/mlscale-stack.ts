@@ -1,5 +1,4 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { ResolvedEnvironment } from '../lambdas/core/config';
@@ -17,8 +16,6 @@ import { alarmName, ScalingAlarms } from './constructs/scaling-alarms';
 import { ScalingDashboard } from './constructs/scaling-dashboard';
 import { renderTargetsDocument } from '../lambdas/core/render-targets';
 import { parseTargetsDocument, type TargetSpec } from '../lambdas/core/targets';
-import { FORECAST_NAMESPACE } from '../lambdas/core/names';
-import { toMetric } from './metrics';
 
 export interface MlscaleStackProps extends StackProps {
   /** One environment of the config, resolved. */
@@ -136,38 +133,9 @@ export class MlscaleStack extends Stack {
         ...this.runbooks.failureAlarms,
       ],
     });
-    this.addScalerWidgets();
-  }
-
-  /** Forecast against actual load for pre-scaled pools, and the scalers' own health. */
-  private addScalerWidgets(): void {
-    const widgets: cloudwatch.IWidget[] = [];
-    for (const t of this.targets) {
-      if (!t.predictive) continue;
-      const actual = toMetric(t.predictive.load, { period: Duration.minutes(5), statistic: 'Sum' });
-      widgets.push(
-        new cloudwatch.GraphWidget({
-          title: `${t.name}: forecast vs actual load (req/s)`,
-          left: [
-            new cloudwatch.MathExpression({ expression: 'requests / 300', usingMetrics: { requests: actual }, label: 'actual', period: Duration.minutes(5) }),
-            new cloudwatch.Metric({ namespace: FORECAST_NAMESPACE, metricName: 'ForecastLoad', dimensionsMap: { Target: t.name }, statistic: 'Maximum', period: Duration.hours(1), label: 'forecast' }),
-          ],
-          right: [new cloudwatch.Metric({ namespace: FORECAST_NAMESPACE, metricName: 'ForecastReplicas', dimensionsMap: { Target: t.name }, statistic: 'Maximum', period: Duration.hours(1), label: 'forecast replicas' })],
-          width: 12,
-        }),
-      );
-    }
-    const scalers = [this.scaleToZero, this.emergency, this.predictive].filter((c) => c !== undefined);
-    if (scalers.length > 0) {
-      widgets.push(
-        new cloudwatch.GraphWidget({
-          title: 'scalers: invocations and errors',
-          left: scalers.map((c) => c.scaler.function.metricInvocations({ period: Duration.minutes(5), label: `${c.node.id} invocations` })),
-          right: scalers.map((c) => c.scaler.function.metricErrors({ period: Duration.minutes(5), label: `${c.node.id} errors` })),
-          width: 12,
-        }),
-      );
-    }
-    if (widgets.length > 0) this.dashboard.addWidgets(...widgets);
+    this.dashboard.addForecasts(this.targets);
+    this.dashboard.addScalers(
+      [this.scaleToZero, this.emergency, this.predictive].filter((c) => c !== undefined).map((c) => ({ name: c.node.id, fn: c.scaler.function })),
+    );
   }
 }

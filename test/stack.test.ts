@@ -306,7 +306,19 @@ describe('Stack: scaling alarms', () => {
 describe('Stack: dashboard', () => {
   it('shows desired vs running tasks, CPU, memory, lag, latency and alarm states', () => {
     const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
-    for (const needle of ['DesiredTaskCount', 'RunningTaskCount', 'CPUUtilization', 'MemoryUtilization', 'ConsumerLag', 'Latency', 'Alarm states']) {
+    for (const needle of [
+      'DesiredTaskCount',
+      'RunningTaskCount',
+      'CPUUtilization',
+      'MemoryUtilization',
+      'ConsumerLag',
+      'Latency',
+      'Alarm states',
+      // Forecast against actual load for the pre-scaled pools, and the scalers' own health.
+      'engine: forecast vs actual load',
+      'ForecastLoad',
+      'scalers: invocations and errors',
+    ]) {
       expect(body).toContain(needle);
     }
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'pipestream-production' });

@@ -1,6 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { FORECAST_NAMESPACE } from '../../lambdas/core/names';
+import type { TargetSpec } from '../../lambdas/core/targets';
 import { toMetric } from '../metrics';
 import type { InferencePool } from './inference-pool';
 
@@ -39,9 +42,38 @@ export class ScalingDashboard extends Construct {
     for (const p of props.pools) this.dashboard.addWidgets(...this.poolRow(p));
   }
 
-  /** Adds widgets to the dashboard (later constructs add their own rows). */
-  addWidgets(...widgets: cloudwatch.IWidget[]): void {
-    this.dashboard.addWidgets(...widgets);
+  /** Forecast against actual load (req/s) for every pre-scaled target. */
+  addForecasts(targets: readonly TargetSpec[]): void {
+    const widgets = targets
+      .filter((t) => t.predictive)
+      .map((t) => {
+        const forecast = (metricName: string, label: string) =>
+          new cloudwatch.Metric({ namespace: FORECAST_NAMESPACE, metricName, dimensionsMap: { Target: t.name }, statistic: 'Maximum', period: Duration.hours(1), label });
+        const actual = toMetric(t.predictive!.load, { period: Duration.minutes(5), statistic: 'Sum' });
+        return new cloudwatch.GraphWidget({
+          title: `${t.name}: forecast vs actual load (req/s)`,
+          left: [
+            new cloudwatch.MathExpression({ expression: 'requests / 300', usingMetrics: { requests: actual }, label: 'actual', period: Duration.minutes(5) }),
+            forecast('ForecastLoad', 'forecast'),
+          ],
+          right: [forecast('ForecastReplicas', 'forecast replicas')],
+          width: WIDTH / 2,
+        });
+      });
+    if (widgets.length > 0) this.dashboard.addWidgets(...widgets);
+  }
+
+  /** The scaler Lambdas' invocations and errors. */
+  addScalers(scalers: readonly { name: string; fn: lambda.IFunction }[]): void {
+    if (scalers.length === 0) return;
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'scalers: invocations and errors',
+        left: scalers.map((s) => s.fn.metricInvocations({ period: Duration.minutes(5), label: `${s.name} invocations` })),
+        right: scalers.map((s) => s.fn.metricErrors({ period: Duration.minutes(5), label: `${s.name} errors` })),
+        width: WIDTH / 2,
+      }),
+    );
   }
 
   private poolRow(p: InferencePool): cloudwatch.IWidget[] {
