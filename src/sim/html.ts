@@ -54,10 +54,12 @@ function chart(title: string, unit: string, series: { label: string; color: stri
   const timeTicks = [0, 0.25, 0.5, 0.75, 1]
     .map((f) => {
       const t = new Date(start + f * minutes * 60_000).toISOString().slice(0, 16).replace('T', ' ');
-      return `<text x="${PAD.left + (W - PAD.left - PAD.right) * f}" y="${H - 8}" text-anchor="middle">${t}</text>`;
+      const anchor = f === 0 ? 'start' : f === 1 ? 'end' : 'middle';
+      return `<text x="${PAD.left + (W - PAD.left - PAD.right) * f}" y="${H - 8}" text-anchor="${anchor}">${t}</text>`;
     })
     .join('');
-  const legend = series.map((s, i) => `<text x="${PAD.left + 10 + i * 190}" y="${PAD.top}" fill="${s.color}">■ ${escape(s.label)}</text>`).join('');
+  // Inline style: the page's CSS colours axis text, and CSS beats presentation attributes.
+  const legend = series.map((s, i) => `<text x="${PAD.left + 10 + i * 190}" y="${PAD.top}" style="fill:${s.color}">■ ${escape(s.label)}</text>`).join('');
   return `<h2>${escape(title)}</h2>
 <svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${escape(title)}">
 <line x1="${PAD.left}" y1="${H - PAD.bottom}" x2="${W - PAD.right}" y2="${H - PAD.bottom}" stroke="#999"/>
