@@ -34,8 +34,8 @@ import {
 import { ListStateMachinesCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { expect, vi } from 'vitest';
-import { main } from '../../src/cli/main';
+import { expect } from 'vitest';
+import type { RunResult } from '../cli-runner';
 import { awsError } from '../handlers/aws-errors';
 
 export const ecs = mockClient(ECSClient);
@@ -149,32 +149,7 @@ export function resetAws(): void {
   }));
 }
 
-export interface RunResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `mlscale ...argv`, in-process, as bin/mlscale.js runs it (process.argv with node and script first). */
-export async function run(...argv: string[]): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main([process.execPath, '/usr/local/bin/mlscale', ...argv]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+export { run, type RunResult } from '../cli-runner';
 
 export const lines = (text: string) => text.split('\n').filter((l) => l !== '');
 

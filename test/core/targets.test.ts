@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lambdas/core/config';
 import { describeTarget, emergencyCeiling, parseTargetsDocument, parseTargetsJson } from '../../lambdas/core/targets';
+import { designExample as designExampleDoc } from '../fixtures/design-example';
 
 type Doc = { targets: Record<string, unknown>[] } & Record<string, unknown>;
 
@@ -9,33 +10,7 @@ type Doc = { targets: Record<string, unknown>[] } & Record<string, unknown>;
  * `"work": { "...": "same shape" }`; here that shape is written out.
  */
 function designExample(): Doc {
-  return {
-    targets: [
-      { name: 'engine', kind: 'ecs-service', cluster: 'pipestream', service: 'engine', pool: 'always-on', minCapacity: 2, maxCapacity: 10 },
-      {
-        name: 'embedder',
-        kind: 'ecs-service',
-        cluster: 'pipestream',
-        service: 'embedder',
-        pool: 'scale-to-zero',
-        minCapacity: 0,
-        maxCapacity: 5,
-        work: { namespace: 'Pipestream/Kafka', metricName: 'ConsumerLag', dimensions: { ConsumerGroup: 'embedder' }, statistic: 'Maximum' },
-        idleMinutes: 5,
-      },
-      {
-        name: 'gpu-workers',
-        kind: 'eks-nodegroup',
-        cluster: 'ml-prod',
-        nodegroup: 'gpu-workers',
-        pool: 'scale-to-zero',
-        minCapacity: 0,
-        maxCapacity: 4,
-        work: { namespace: 'Pipestream/Kafka', metricName: 'ConsumerLag', dimensions: { ConsumerGroup: 'gpu-workers' }, statistic: 'Maximum' },
-        idleMinutes: 5,
-      },
-    ],
-  };
+  return designExampleDoc() as Doc;
 }
 
 /** The one-line ConfigError message for `doc` after `mutate` (fails the test if it parses). */

@@ -33,6 +33,7 @@ import { configureRetries, retryPolicy } from '../../lambdas/aws/retry';
 import type { IncidentRecord } from '../../lambdas/core/emergency';
 import { handler } from '../../lambdas/emergency';
 import { awsError, invalidParameter, serviceUnavailable, throttling } from './aws-errors';
+import { DESIGN_ENGINE, DESIGN_GPU_WORKERS } from '../fixtures/design-example';
 
 const ecs = mockClient(ECSClient);
 const eks = mockClient(EKSClient);
@@ -45,28 +46,8 @@ const NOW = new Date('2026-03-10T09:41:07.000Z');
 const ALARM = 'engine-consumer-lag-critical';
 const ENGINE_ID = 'service/pipestream/engine';
 
-const ENGINE = {
-  name: 'engine',
-  kind: 'ecs-service',
-  cluster: 'pipestream',
-  service: 'engine',
-  pool: 'always-on',
-  minCapacity: 2,
-  maxCapacity: 10,
-  alarms: [ALARM],
-};
-const GPU_WORKERS = {
-  name: 'gpu-workers',
-  kind: 'eks-nodegroup',
-  cluster: 'ml-prod',
-  nodegroup: 'gpu-workers',
-  pool: 'scale-to-zero',
-  minCapacity: 0,
-  maxCapacity: 4,
-  work: { namespace: 'Pipestream/Kafka', metricName: 'ConsumerLag', dimensions: { ConsumerGroup: 'gpu-workers' }, statistic: 'Maximum' },
-  idleMinutes: 5,
-  alarms: ['gpu-queue-critical'],
-};
+const ENGINE = { ...DESIGN_ENGINE, alarms: [ALARM] };
+const GPU_WORKERS = { ...DESIGN_GPU_WORKERS, alarms: ['gpu-queue-critical'] };
 const DOC = { targets: [ENGINE, GPU_WORKERS] };
 
 interface Suspension {

@@ -13,6 +13,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { configureRetries, retryPolicy } from '../../lambdas/aws/retry';
 import { handler } from '../../lambdas/scale-to-zero';
 import { serviceUnavailable, throttling } from './aws-errors';
+import { DESIGN_EMBEDDER, DESIGN_ENGINE, DESIGN_GPU_WORKERS, workMetric } from '../fixtures/design-example';
 
 const ecs = mockClient(ECSClient);
 const eks = mockClient(EKSClient);
@@ -25,37 +26,11 @@ const MINUTE = 60_000;
 const NOW = Date.parse('2026-03-10T12:00:30Z');
 const NOW_MINUTE = Math.floor(NOW / MINUTE) * MINUTE;
 
-const workMetric = (group: string) => ({
-  namespace: 'Pipestream/Kafka',
-  metricName: 'ConsumerLag',
-  dimensions: { ConsumerGroup: group },
-  statistic: 'Maximum',
-});
 
 /** The DESIGN.md example document. */
-const ENGINE = { name: 'engine', kind: 'ecs-service', cluster: 'pipestream', service: 'engine', pool: 'always-on', minCapacity: 2, maxCapacity: 10 };
-const EMBEDDER = {
-  name: 'embedder',
-  kind: 'ecs-service',
-  cluster: 'pipestream',
-  service: 'embedder',
-  pool: 'scale-to-zero',
-  minCapacity: 0,
-  maxCapacity: 5,
-  work: workMetric('embedder'),
-  idleMinutes: 5,
-};
-const GPU_WORKERS = {
-  name: 'gpu-workers',
-  kind: 'eks-nodegroup',
-  cluster: 'ml-prod',
-  nodegroup: 'gpu-workers',
-  pool: 'scale-to-zero',
-  minCapacity: 0,
-  maxCapacity: 4,
-  work: workMetric('gpu-workers'),
-  idleMinutes: 5,
-};
+const ENGINE = DESIGN_ENGINE;
+const EMBEDDER = DESIGN_EMBEDDER;
+const GPU_WORKERS = DESIGN_GPU_WORKERS;
 const RERANKER = { ...EMBEDDER, name: 'reranker', cluster: 'gpu-cluster', service: 'reranker', work: workMetric('reranker') };
 const DOC = { targets: [ENGINE, EMBEDDER, GPU_WORKERS] };
 

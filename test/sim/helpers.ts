@@ -5,10 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { vi } from 'vitest';
 import { selectEnvironment } from '../../lambdas/core/config';
 import { loadConfigFile } from '../../lib/config/load';
-import { main } from '../../src/cli/main';
 import { simPoolFrom, type SimPool, type Tunables } from '../../src/sim/sim-config';
 import type { Timeline } from '../../src/sim/simulate';
 import { parseTrace, type MinuteTrace } from '../../src/sim/trace';
@@ -59,29 +57,4 @@ export function violationFlags(timeline: Timeline, capacityPerTask: number): boo
 
 export const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);
 
-export interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `mlscale ...argv` in-process, with stdout and stderr captured. */
-export async function runCli(...argv: string[]): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+export { run as runCli, type RunResult as CliRun } from '../cli-runner';
