@@ -18,6 +18,44 @@ export default tseslint.config(
     },
   },
   {
+    // The SDK boundary: only the adapters in lambdas/aws talk to AWS (tests mock the SDK, so they may import it).
+    files: ['**/*.ts'],
+    ignores: ['lambdas/aws/**', 'test/**', 'bench/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@aws-sdk/*', '@smithy/*'], message: 'Only lambdas/aws may import the AWS SDK: add or use an adapter there.' },
+            { group: ['**/aws/limits-writer'], message: 'Only the reconciler (lambdas/reconcile) writes capacity: write a hold and reconcile instead.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The reconciler is the one writer of capacity.
+    files: ['lambdas/reconcile/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@aws-sdk/*', '@smithy/*'], message: 'Only lambdas/aws may import the AWS SDK.' }] }],
+    },
+  },
+  {
+    // The decisions are pure: no CDK, no SDK, no adapters, no handlers.
+    files: ['lambdas/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', '@aws-sdk/*', '@smithy/*'], message: 'lambdas/core is pure: no CDK and no AWS SDK.' },
+            { group: ['../aws/*', '../../aws/*', '../reconcile/*', '../shared/*', '../../lib/*', '../../src/*'], message: 'lambdas/core depends on nothing but itself.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The one plain-JS file: the CommonJS shim behind the `mlscale` command.
     files: ['bin/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', console: 'readonly' } },

@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
+    // Synthesize each test config once per run (test/templates.ts).
+    globalSetup: ['test/global-setup.ts'],
     // Synthesising CDK apps is CPU-bound; two workers fit the 2-core machines this runs on.
     pool: 'forks',
     maxWorkers: 2,

@@ -11,11 +11,12 @@ import { Runbooks } from './constructs/runbooks/runbooks';
 import { InferencePool } from './constructs/inference-pool';
 import { EmergencyScaler } from './constructs/emergency-scaler';
 import { PredictiveScaler } from './constructs/predictive-scaler';
-import { ScaleToZeroScaler } from './constructs/scale-to-zero-scaler';
-import { alarmName, ScalingAlarms } from './constructs/scaling-alarms';
+import { HoldsTable } from './constructs/holds-table';
+import { Reconciler } from './constructs/reconciler';
+import { ScalingAlarms } from './constructs/scaling-alarms';
 import { ScalingDashboard } from './constructs/scaling-dashboard';
-import { renderTargetsDocument } from '../lambdas/core/render-targets';
-import { parseTargetsDocument, type TargetSpec } from '../lambdas/core/targets';
+import { documentFor } from '../lambdas/core/render-targets';
+import type { TargetSpec } from '../lambdas/core/targets';
 
 export interface MlscaleStackProps extends StackProps {
   /** One environment of the config, resolved. */
@@ -34,7 +35,8 @@ export class MlscaleStack extends Stack {
   public readonly gpuNodeGroups?: GpuNodeGroups;
   /** What the Lambdas may touch (the MLSCALE_CONFIG document, parsed). */
   public readonly targets: readonly TargetSpec[];
-  public readonly scaleToZero?: ScaleToZeroScaler;
+  public readonly holds: HoldsTable;
+  public readonly reconciler: Reconciler;
   public readonly emergency?: EmergencyScaler;
   public readonly predictive?: PredictiveScaler;
   public readonly runbooks: Runbooks;
@@ -96,31 +98,24 @@ export class MlscaleStack extends Stack {
       emergencyKinds: env.emergency.alarmKinds,
     });
 
-    const document = renderTargetsDocument(
-      env,
-      (pool, kind) => alarmName(prefix, pool, kind),
-      (pool) => this.alarms.forPool(pool).map((a) => a.spec.kind),
-    );
-    this.targets = parseTargetsDocument(document, 'rendered targets document').targets;
+    const document = documentFor(env);
+    this.targets = document.targets;
     const targetsJson = JSON.stringify(document);
-    const scaler = { targets: this.targets, targetsJson, topic: this.topic.topic, namePrefix: prefix, logRetention };
+    this.holds = new HoldsTable(this, 'Holds', { tableName: document.holdsTable! });
+    const common = { targets: this.targets, targetsJson, holds: this.holds.table, topic: this.topic.topic, namePrefix: prefix, logRetention };
 
-    if (this.targets.some((t) => t.pool === 'scale-to-zero' && t.work)) {
-      this.scaleToZero = new ScaleToZeroScaler(this, 'ScaleToZero', { ...scaler, scheduleMinutes: env.scaleToZeroScheduleMinutes });
-    }
+    this.reconciler = new Reconciler(this, 'Reconciler', { ...common, scheduleMinutes: env.scaleToZeroScheduleMinutes });
     const emergencyAlarms = this.alarms.emergencyAlarms.map((a) => a.alarm);
     if (this.targets.some((t) => t.emergencyEnabled)) {
-      // The emergency runbook takes the alarms: it doubles through this Lambda and later resumes.
-      this.emergency = new EmergencyScaler(this, 'Emergency', { ...scaler, emergencyAlarms, triggerFromAlarms: false });
+      this.emergency = new EmergencyScaler(this, 'Emergency', common);
     }
     this.runbooks = new Runbooks(this, 'Runbooks', {
-      ...scaler,
-      ...(this.emergency ? { emergencyFunction: this.emergency.scaler.function } : {}),
+      ...common,
+      ...(this.emergency ? { emergencyFunction: this.emergency.function } : {}),
       emergencyAlarms,
-      stableMinutes: env.emergency.stableMinutes,
     });
-    if (this.targets.some((t) => t.kind === 'ecs-service' && (t.predictive || t.plannedEvents.length > 0 || t.peakHours.length > 0))) {
-      this.predictive = new PredictiveScaler(this, 'Predictive', { ...scaler, scheduleMinutes: env.predictive.scheduleMinutes });
+    if (this.targets.some((t) => t.predictive)) {
+      this.predictive = new PredictiveScaler(this, 'Predictive', { ...common, scheduleMinutes: env.predictive.scheduleMinutes });
     }
 
     this.dashboard = new ScalingDashboard(this, 'Dashboard', {
@@ -128,14 +123,15 @@ export class MlscaleStack extends Stack {
       pools: this.pools,
       alarms: [
         ...this.alarms.alarms.map((a) => a.alarm),
-        ...[this.scaleToZero, this.emergency, this.predictive].flatMap((c) => c?.scaler.alarms ?? []),
+        ...this.reconciler.alarms,
+        ...[this.emergency, this.predictive].flatMap((c) => c?.function.alarms ?? []),
         ...this.runbooks.runbookFunction.alarms,
         ...this.runbooks.failureAlarms,
       ],
     });
     this.dashboard.addForecasts(this.targets);
     this.dashboard.addScalers(
-      [this.scaleToZero, this.emergency, this.predictive].filter((c) => c !== undefined).map((c) => ({ name: c.node.id, fn: c.scaler.function })),
+      [this.reconciler, this.emergency, this.predictive, this.runbooks].filter((c) => c !== undefined).map((c) => ({ name: c.node.id, fn: c instanceof Runbooks ? c.runbookFunction : c.function })),
     );
   }
 }

@@ -86,8 +86,25 @@ describe('Stack: always-on pool (engine + sidecar)', () => {
     });
   });
 
-  it('tracks Kafka ConsumerLag (Pipestream/Kafka, ConsumerGroup, Maximum) at 1000', () => {
+  it('scales on Kafka ConsumerLag through the reconciler, sized to what drains it, not target tracking on total lag', () => {
     const lag = policiesOf('engine').filter((p) => p.Properties.TargetTrackingScalingPolicyConfiguration?.CustomizedMetricSpecification);
+    expect(lag).toEqual([]);
+    const engine = synth().stack.targets.find((t) => t.name === 'engine')!;
+    expect(engine.drain).toMatchObject({
+      backlog: { namespace: 'Pipestream/Kafka', metricName: 'ConsumerLag', dimensions: { ConsumerGroup: 'engine' }, statistic: 'Maximum' },
+      processed: { namespace: 'Pipestream/Pipeline', metricName: 'RequestCount', statistic: 'Sum' },
+      backlogThreshold: 1000,
+      drainSeconds: 120,
+      targetUtilization: 0.7,
+    });
+  });
+
+  it("tracks Kafka ConsumerLag (Pipestream/Kafka, ConsumerGroup, Maximum) at 1000 with lagScaling 'target-tracking'", () => {
+    const config = exampleConfig() as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    config.pools[0].lagScaling = 'target-tracking';
+    const { template: t, stack } = synth(config as ReturnType<typeof exampleConfig>);
+    const policies = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')) as { Properties: Record<string, any> }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const lag = policies.filter((p) => p.Properties.PolicyName?.includes('engine') && p.Properties.TargetTrackingScalingPolicyConfiguration?.CustomizedMetricSpecification);
     expect(lag).toHaveLength(1);
     expect(lag[0]!.Properties.TargetTrackingScalingPolicyConfiguration).toEqual({
       CustomizedMetricSpecification: {
@@ -100,10 +117,11 @@ describe('Stack: always-on pool (engine + sidecar)', () => {
       ScaleOutCooldown: 60,
       ScaleInCooldown: 300,
     });
+    expect(stack.targets.find((x) => x.name === 'engine')!.drain).toBeUndefined();
   });
 
-  it('has exactly the two tracking policies', () => {
-    expect(policiesOf('engine')).toHaveLength(2);
+  it('has exactly the CPU tracking policy', () => {
+    expect(policiesOf('engine')).toHaveLength(1);
   });
 });
 

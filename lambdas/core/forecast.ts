@@ -118,22 +118,41 @@ function holtWintersRun(x: readonly number[], m: number, alpha: number, beta: nu
   return { level, trend, seasonal, sse };
 }
 
-function holtWinters(history: HourlySeries, horizon: number): number[] {
+/** Smoothing constants of a Holt-Winters fit (phi: trend damping). */
+export interface HoltWintersParams {
+  readonly alpha: number;
+  readonly beta: number;
+  readonly gamma: number;
+}
+
+const HW_PHI = 0.9;
+
+/** The smoothing constants with the least one-step error on `x` (a grid of 90). */
+function fitHoltWintersParams(x: readonly number[], m: number): HoltWintersParams {
+  let best: { fit: HoltWintersFit; params: HoltWintersParams } | undefined;
+  for (const alpha of [0.05, 0.1, 0.2, 0.35, 0.5, 0.7]) {
+    for (const beta of [0, 0.01, 0.05]) {
+      for (const gamma of [0.05, 0.1, 0.2, 0.35, 0.5]) {
+        const fit = holtWintersRun(x, m, alpha, beta, gamma, HW_PHI);
+        if (!best || fit.sse < best.fit.sse) best = { fit, params: { alpha, beta, gamma } };
+      }
+    }
+  }
+  return best!.params;
+}
+
+/**
+ * Holt-Winters with a damped trend and a daily season. `params` fixed: one
+ * run (the backtest reuses the constants it fitted once); else the grid.
+ */
+function holtWinters(history: HourlySeries, horizon: number, params?: HoltWintersParams): number[] {
   const x = fillGaps(history.values);
   const n = x.length;
   const m = DAY_HOURS;
   if (n < 2 * m) return seasonalNaive(history, horizon);
-  const phi = 0.9;
-  let best: HoltWintersFit | undefined;
-  for (const alpha of [0.05, 0.1, 0.2, 0.35, 0.5, 0.7]) {
-    for (const beta of [0, 0.01, 0.05]) {
-      for (const gamma of [0.05, 0.1, 0.2, 0.35, 0.5]) {
-        const fit = holtWintersRun(x, m, alpha, beta, gamma, phi);
-        if (!best || fit.sse < best.sse) best = fit;
-      }
-    }
-  }
-  const fit = best!;
+  const phi = HW_PHI;
+  const p = params ?? fitHoltWintersParams(x, m);
+  const fit = holtWintersRun(x, m, p.alpha, p.beta, p.gamma, phi);
   let damp = 0;
   return Array.from({ length: horizon }, (_, h) => {
     damp += Math.pow(phi, h + 1);
@@ -185,23 +204,85 @@ const AUTO_CANDIDATES: readonly ForecastModel[] = ['seasonal-profile', 'holt-win
  * weekly shape gets the profile, bursty traffic the adaptive Holt-Winters.
  */
 export function selectModel(history: HourlySeries, horizon: number): ForecastModel {
+  return backtest(history, horizon).model;
+}
+
+/** Hours of its own history a target's forecast is backtested on. */
+export const BACKTEST_HOURS = 72;
+
+/**
+ * Backtest the candidates on the history's own last three days (origins
+ * every 6 hours, each forecasting `horizon` hours as it would have then) and
+ * return the best with its WAPE (Σ|forecast − actual| ÷ Σ actual). With under
+ * five days of history there is nothing to backtest on: WAPE is undefined.
+ */
+export function backtest(history: HourlySeries, horizon: number): { model: ForecastModel; wape: number | undefined } {
   const n = history.values.length;
-  const backtestHours = 72;
-  if (n < backtestHours + 2 * DAY_HOURS) return 'seasonal-profile';
-  let best: { model: ForecastModel; error: number } | undefined;
-  for (const model of AUTO_CANDIDATES) {
-    let error = 0;
-    for (let origin = n - backtestHours; origin + horizon <= n; origin += 6) {
-      const past = { start: history.start, values: history.values.slice(0, origin) };
-      const predicted = forecastHourly(past, horizon, model);
-      for (let h = 0; h < horizon; h++) {
-        const actual = history.values[origin + h];
-        if (actual !== undefined) error += Math.abs(predicted[h]! - actual);
-      }
+  if (n < BACKTEST_HOURS + 2 * DAY_HOURS) return { model: 'seasonal-profile', wape: undefined };
+  const first = n - BACKTEST_HOURS;
+  // Holt-Winters' constants are fitted once, on the history before the backtest window, and reused at
+  // every origin: the backtest then costs one run per origin instead of a grid of 90 (the simulator
+  // refits every 6 hours over traces of months).
+  const params = fitHoltWintersParams(fillGaps(history.values.slice(0, first)), DAY_HOURS);
+  const errors = new Map<ForecastModel, number>(AUTO_CANDIDATES.map((m) => [m, 0]));
+  let actualSum = 0;
+  for (let origin = first; origin + horizon <= n; origin += 6) {
+    const past = { start: history.start, values: history.values.slice(0, origin) };
+    const profile = seasonalProfile(past, horizon);
+    const hw = holtWinters(past, horizon, params);
+    const predicted: Record<string, number[]> = { 'seasonal-profile': profile, 'holt-winters': hw, ensemble: profile.map((v, i) => (v + hw[i]!) / 2) };
+    for (let h = 0; h < horizon; h++) {
+      const actual = history.values[origin + h];
+      if (actual === undefined) continue;
+      actualSum += actual;
+      for (const model of AUTO_CANDIDATES) errors.set(model, errors.get(model)! + Math.abs(predicted[model]![h]! - actual));
     }
-    if (!best || error < best.error) best = { model, error };
   }
-  return best!.model;
+  let best: { model: ForecastModel; error: number } | undefined;
+  for (const model of AUTO_CANDIDATES) if (!best || errors.get(model)! < best.error) best = { model, error: errors.get(model)! };
+  return { model: best!.model, wape: actualSum > 0 ? best!.error / actualSum : undefined };
+}
+
+/** Forecasts are refitted on AWS predictive scaling's cadence: every 6 hours, at 00, 06, 12 and 18 UTC. */
+export const REFIT_HOURS = 6;
+
+/** The refit the forecast in force at `now` came from. */
+export const forecastOrigin = (now: number) => Math.floor(now / (REFIT_HOURS * HOUR)) * REFIT_HOURS * HOUR;
+
+export interface FittedForecast {
+  /** The refit time (epoch ms, a 6-hour boundary): the forecast's first hour. */
+  readonly origin: number;
+  readonly model: ForecastModel;
+  /** Load per hour from `origin`, for REFIT_HOURS + horizon hours. */
+  readonly load: readonly number[];
+  /** The model's backtest WAPE on this target's own history (undefined: too little history to tell). */
+  readonly wape: number | undefined;
+}
+
+/**
+ * Fit the forecast in force from `origin` on the history up to it: the model
+ * the backtest picks, forecasting until the next refit plus the horizon.
+ */
+export function fitForecast(history: HourlySeries, origin: number, horizonHours: number): FittedForecast {
+  const { model, wape } = backtest(history, horizonHours);
+  return { origin, model, load: forecastHourly(history, REFIT_HOURS + horizonHours, model), wape };
+}
+
+/** The fitted forecast's hours from `hourStart` on (req/s per hour). */
+export function forecastFrom(fitted: FittedForecast, hourStart: number): number[] {
+  return fitted.load.slice(Math.max(0, Math.round((hourStart - fitted.origin) / HOUR)));
+}
+
+/**
+ * Is the forecast good enough to act on? Only when its backtest error on
+ * this target is known and under the threshold; otherwise mlscale falls back
+ * to plain reactive scaling, and says why.
+ */
+export function forecastTrust(fitted: Pick<FittedForecast, 'wape' | 'model'>, maxWape: number): { trusted: boolean; reason: string } {
+  if (fitted.wape === undefined) return { trusted: false, reason: 'under five days of history: the forecast has not been backtested yet' };
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  if (fitted.wape > maxWape) return { trusted: false, reason: `backtest error ${pct(fitted.wape)} (${fitted.model}) is above ${pct(maxWape)}: reactive scaling only` };
+  return { trusted: true, reason: `backtest error ${pct(fitted.wape)} (${fitted.model}) is within ${pct(maxWape)}` };
 }
 
 /** The model mlscale uses unless told otherwise (chosen by the forecast benchmark). */

@@ -5,3 +5,13 @@ export const FORECAST_NAMESPACE = 'mlscale/Predictive';
 
 /** Namespace of the scalers' own EMF metrics. */
 export const SCALER_NAMESPACE = 'mlscale';
+
+/** Application Auto Scaling's names for an ECS service's desired count (its IAM condition values too). */
+export const ECS_SERVICE_NAMESPACE = 'ecs';
+export const ECS_DIMENSION_NAME = 'ecs:service:DesiredCount';
+
+/** The holds table of an environment: the CLI finds it from the config. */
+export const holdsTableName = (pipeline: string, environment: string) => `${pipeline}-${environment}-holds`;
+
+/** Alarm name of one pool's alarm kind (`<pipeline>-<environment>-<pool>-<kind>`); the targets document lists these per target. */
+export const alarmName = (prefix: string, pool: string, kind: string) => `${prefix}-${pool}-${kind}`;

@@ -1,21 +1,23 @@
-import type { AlarmKind, ResolvedEnvironment } from './config';
-import type { TargetsDocumentInput } from './targets';
+import { alarmSpecsForPool } from './alarm-specs';
+import type { ResolvedEnvironment } from './config';
+import { alarmName, holdsTableName } from './names';
+import { parseTargetsDocument, type TargetsDocument, type TargetsDocumentInput } from './targets';
 
 type TargetInput = TargetsDocumentInput['targets'][number];
 
 /**
  * Render one environment's config into the managed-targets document the
  * Lambdas read (MLSCALE_CONFIG): every pool as an `ecs-service` target and
- * every EKS GPU node group as an `eks-nodegroup` target.
+ * every EKS GPU node group as an `eks-nodegroup` target, the holds table and
+ * the emergency settings. The stack, the CLI and the simulator all call it,
+ * so they see one document.
  */
-export function renderTargetsDocument(
-  env: ResolvedEnvironment,
-  alarmName: (pool: string, kind: AlarmKind) => string,
-  /** Alarm kinds each pool really has (not every kind applies to every pool). */
-  alarmKindsOf: (pool: string) => readonly AlarmKind[],
-): TargetsDocumentInput {
+export function renderTargetsDocument(env: ResolvedEnvironment): TargetsDocumentInput {
+  const prefix = `${env.pipeline}-${env.name}`;
   const targets: TargetInput[] = env.pools.map((pool) => {
-    const emergencyKinds = alarmKindsOf(pool.name).filter((k) => env.emergency.alarmKinds.includes(k));
+    // Only the kinds this pool really has (not every kind applies to every pool).
+    const kinds = alarmSpecsForPool(pool, env.thresholds, env.clusterName).map((a) => a.kind);
+    const emergencyKinds = kinds.filter((k) => env.emergency.alarmKinds.includes(k));
     const target: TargetInput = {
       name: pool.name,
       kind: 'ecs-service',
@@ -26,7 +28,7 @@ export function renderTargetsDocument(
       maxCapacity: pool.maxCapacity,
       emergencyEnabled: pool.emergency.enabled,
       emergencyCeiling: pool.emergency.ceiling,
-      alarms: pool.emergency.enabled ? emergencyKinds.map((k) => alarmName(pool.name, k)) : [],
+      alarms: pool.emergency.enabled ? emergencyKinds.map((k) => alarmName(prefix, pool.name, k)) : [],
       plannedEvents: env.plannedEvents.filter((e) => e.pool === pool.name).map(({ pool: _pool, ...event }) => event),
       peakHours: env.peakHours.filter((p) => p.pool === pool.name).map(({ pool: _pool, ...peak }) => peak),
     };
@@ -37,7 +39,20 @@ export function renderTargetsDocument(
         idleMinutes: pool.idleMinutes,
         scaleFromZeroTo: pool.scaleFromZeroTo,
         missingDataIsIdle: pool.missingDataIsIdle,
+        // A GPU job in flight lags nothing: the GPU's own utilisation keeps the pool from going to zero under it.
+        ...(pool.compute.type === 'ec2-gpu' ? { gpuUtilization: pool.metrics.gpuUtilization } : {}),
       });
+    }
+    if (pool.kind === 'always-on' && pool.trackConsumerLag && pool.lagScaling === 'drain') {
+      target.drain = {
+        backlog: pool.metrics.consumerLag,
+        processed: { ...pool.metrics.requests, statistic: 'Sum' },
+        capacityPerTask: pool.capacityPerTask,
+        targetUtilization: env.thresholds.cpuPercent / 100,
+        drainSeconds: pool.drainSeconds,
+        startupSeconds: pool.startupSeconds,
+        backlogThreshold: env.thresholds.consumerLag,
+      };
     }
     if (pool.predictive.enabled) {
       target.predictive = {
@@ -48,6 +63,7 @@ export function renderTargetsDocument(
         mode: pool.predictive.mode,
         historyDays: env.predictive.historyDays,
         horizonHours: env.predictive.horizonHours,
+        maxError: env.predictive.maxErrorPercent / 100,
       };
     }
     return target;
@@ -63,10 +79,22 @@ export function renderTargetsDocument(
       minCapacity: ng.minSize,
       maxCapacity: ng.maxSize,
       work: ng.work,
+      gpuUtilization: { namespace: 'Pipestream/GPU', metricName: 'GPUUtilization', dimensions: { NodeGroup: ng.name }, statistic: 'Average' },
       idleMinutes: ng.idleMinutes,
       missingDataIsIdle: ng.missingDataIsIdle,
       emergencyEnabled: false,
     });
   }
-  return { targets };
+  return {
+    pipeline: env.pipeline,
+    environment: env.name,
+    holdsTable: holdsTableName(env.pipeline, env.name),
+    emergency: { stableMinutes: env.emergency.stableMinutes, holdMinutes: 180 },
+    targets,
+  };
+}
+
+/** The document of one environment, rendered and checked: what its Lambdas will read. */
+export function documentFor(env: ResolvedEnvironment): TargetsDocument {
+  return parseTargetsDocument(renderTargetsDocument(env), `targets document of ${env.pipeline}-${env.name}`);
 }

@@ -3,6 +3,7 @@
  * input, resolve the target, and compute times and capacities. The state
  * machines do the waiting, calling and polling.
  */
+import { epochSeconds, eventHolder, holdProblem, type Hold } from './holds';
 import { emergencyCeiling, type TargetSpec, type TargetsDocument } from './targets';
 
 /** A runbook input that cannot be run: one line, nothing changed. */
@@ -70,6 +71,9 @@ function wholeMinutes(value: unknown, field: string, fallback: number): number {
 
 export interface EventPlan {
   readonly target: RunbookTarget;
+  /** The event's name; its hold is `event:<name>`. */
+  readonly name: string;
+  readonly holder: string;
   /** When to raise capacity: eventStart − leadMinutes (now if that has passed). */
   readonly startAt: string;
   /** When to restore: eventEnd + cooldownMinutes. */
@@ -78,16 +82,23 @@ export interface EventPlan {
   readonly multiplier: number;
   readonly maxPolls: number;
   readonly pollSeconds: number;
+  /** What the runbook Lambda's `hold` action is given when the lead time begins. */
+  readonly hold: { readonly target: string; readonly holder: string; readonly floor?: number; readonly multiplier?: number; readonly until: string; readonly reason: string; readonly ifAbsent: true };
 }
+
+/** Event names become hold names: letters, digits, '-' and '_'. */
+const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /**
  * scale-for-event input: { target, replicas | multiplier, eventStart, eventEnd,
- * leadMinutes = 30, cooldownMinutes = 20 }.
+ * leadMinutes = 30, cooldownMinutes = 20, name = <execution name> }.
  */
-export function planEvent(input: unknown, doc: TargetsDocument, now: Date): EventPlan {
+export function planEvent(input: unknown, doc: TargetsDocument, now: Date, executionName = 'event'): EventPlan {
   if (typeof input !== 'object' || input === null) throw new RunbookInputError('input must be a JSON object');
   const i = input as Record<string, unknown>;
   const target = runbookTarget(doc, i.target);
+  const name = i.name ?? executionName;
+  if (typeof name !== 'string' || !EVENT_NAME.test(name)) throw new RunbookInputError(`name must be letters, digits, '-' and '_' (up to 64), got ${JSON.stringify(name)}`);
   const hasReplicas = i.replicas !== undefined;
   const hasMultiplier = i.multiplier !== undefined;
   if (hasReplicas === hasMultiplier) throw new RunbookInputError('give exactly one of replicas or multiplier');
@@ -107,33 +118,28 @@ export function planEvent(input: unknown, doc: TargetsDocument, now: Date): Even
   const cooldown = wholeMinutes(i.cooldownMinutes, 'cooldownMinutes', 20);
   const restoreAt = end + cooldown * MINUTE;
   if (restoreAt <= now.getTime()) throw new RunbookInputError(`the event is over: eventEnd + cooldown was ${new Date(restoreAt).toISOString()}`);
+  const holder = eventHolder(name);
+  const replicas = hasReplicas ? (i.replicas as number) : 0;
+  const multiplier = hasMultiplier ? (i.multiplier as number) : 0;
   return {
     target,
+    name,
+    holder,
     startAt: new Date(Math.max(start - lead * MINUTE, now.getTime())).toISOString(),
     restoreAt: new Date(restoreAt).toISOString(),
-    replicas: hasReplicas ? (i.replicas as number) : 0,
-    multiplier: hasMultiplier ? (i.multiplier as number) : 0,
+    replicas,
+    multiplier,
     maxPolls: readinessPolls(target.kind),
     pollSeconds: POLL_SECONDS,
+    hold: {
+      target: target.name,
+      holder,
+      ...(replicas > 0 ? { floor: replicas } : { multiplier }),
+      until: new Date(restoreAt).toISOString(),
+      reason: `scale-for-event ${name}: ${replicas > 0 ? `${replicas} replicas` : `${multiplier} x capacity`} for ${String(i.eventStart)} to ${String(i.eventEnd)}`,
+      ifAbsent: true,
+    },
   };
-}
-
-export interface Capacity {
-  readonly desired: number;
-  readonly min: number;
-  readonly max: number;
-}
-
-/**
- * What to hold during the event, given what was recorded before it: the
- * replicas asked for (or multiplier × desired), never less than what runs
- * already, min raised with it (so target tracking cannot undo it), max raised
- * only when needed, never above the target's ceiling.
- */
-export function eventCapacity(plan: Pick<EventPlan, 'replicas' | 'multiplier' | 'target'>, recorded: Capacity): Capacity {
-  const wanted = plan.replicas > 0 ? plan.replicas : Math.ceil(plan.multiplier * Math.max(recorded.desired, 1));
-  const desired = Math.min(plan.target.ceiling, Math.max(wanted, recorded.desired));
-  return { desired, min: Math.max(recorded.min, desired), max: Math.max(recorded.max, desired) };
 }
 
 export interface EmergencyRunbookPlan {
@@ -143,8 +149,10 @@ export interface EmergencyRunbookPlan {
   readonly hasAlarms: boolean;
   readonly stableMinutes: number;
   readonly stableSeconds: number;
-  /** Give up monitoring (resume, report failure) after this many one-minute checks. */
+  /** Give up monitoring (report; the hold ends by itself) after this many one-minute checks. */
   readonly maxMonitorMinutes: number;
+  /** The incident's hold lasts this long: readiness + monitoring + a margin, so it outlives the runbook but not by much. */
+  readonly holdMinutes: number;
   readonly maxPolls: number;
   readonly pollSeconds: number;
 }
@@ -160,15 +168,22 @@ export function planEmergencyRunbook(input: unknown, doc: TargetsDocument, defau
     throw new RunbookInputError('alarms must be a list of alarm names');
   }
   const alarms = (i.alarms as string[] | undefined) ?? spec.alarms;
+  // The runbook may read the target's own alarms only (its role is scoped to them).
+  const foreign = alarms.filter((a) => !spec.alarms.includes(a));
+  if (foreign.length > 0) {
+    throw new RunbookInputError(`alarms must be among ${target.name}'s alarms (${spec.alarms.join(', ') || 'none'}), got ${foreign.join(', ')}`);
+  }
   const stableMinutes = wholeMinutes(i.stableMinutes, 'stableMinutes', defaultStableMinutes);
   const maxMonitorMinutes = wholeMinutes(i.maxMonitorMinutes, 'maxMonitorMinutes', 180);
   if (maxMonitorMinutes < stableMinutes) {
     throw new RunbookInputError(`maxMonitorMinutes must be >= stableMinutes, got ${maxMonitorMinutes} < ${stableMinutes}`);
   }
+  const readinessMinutes = (readinessPolls(target.kind) * POLL_SECONDS) / 60;
   return {
     target,
     alarms,
     hasAlarms: alarms.length > 0,
+    holdMinutes: Math.min(1_440, readinessMinutes + maxMonitorMinutes + 5),
     stableMinutes,
     stableSeconds: stableMinutes * 60,
     maxMonitorMinutes,
@@ -196,4 +211,88 @@ export function minuteStamp(iso: string): string {
   const t = Date.parse(iso);
   if (!Number.isFinite(t)) throw new RunbookInputError(`not a time: ${iso}`);
   return new Date(t).toISOString().slice(0, 16).replace(/[-:]/g, '') + 'Z';
+}
+
+/** A hold a runbook asks the runbook Lambda to write: validated, with its floor still to size. */
+export interface HoldRequest {
+  readonly target: RunbookTarget;
+  readonly holder: string;
+  /** An absolute floor, or... */
+  readonly floor?: number;
+  /** ...this many times the desired capacity when the hold is written. */
+  readonly multiplier?: number;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
+  readonly reason: string;
+  /** Also set desired to this now (within the limits). */
+  readonly request?: number;
+  /** Only if this holder has no active hold (one event, one hold). */
+  readonly ifAbsent: boolean;
+}
+
+/** `{ target, holder, floor | multiplier, until | minutes, reason, request?, ifAbsent? }` from a runbook. */
+export function planHoldRequest(input: unknown, doc: TargetsDocument, now: Date): HoldRequest {
+  if (typeof input !== 'object' || input === null) throw new RunbookInputError('input must be a JSON object');
+  const i = input as Record<string, unknown>;
+  const target = runbookTarget(doc, i.target);
+  if (typeof i.holder !== 'string') throw new RunbookInputError('holder must be a string');
+  if ((i.floor === undefined) === (i.multiplier === undefined)) throw new RunbookInputError('give exactly one of floor or multiplier');
+  if (i.floor !== undefined && (typeof i.floor !== 'number' || !Number.isInteger(i.floor) || i.floor < 0)) {
+    throw new RunbookInputError(`floor must be a whole number >= 0, got ${JSON.stringify(i.floor)}`);
+  }
+  if (typeof i.floor === 'number' && i.floor > target.ceiling) throw new RunbookInputError(`floor ${i.floor} is above the ceiling ${target.ceiling} of ${target.name}`);
+  if (i.multiplier !== undefined && (typeof i.multiplier !== 'number' || !(i.multiplier > 1) || i.multiplier > 20)) {
+    throw new RunbookInputError(`multiplier must be a number above 1 and at most 20, got ${JSON.stringify(i.multiplier)}`);
+  }
+  let expiresAt: number;
+  if (i.until !== undefined) expiresAt = epochSeconds(time(i.until, 'until'));
+  else expiresAt = epochSeconds(now.getTime()) + 60 * wholeMinutes(i.minutes, 'minutes', 60);
+  if (expiresAt <= epochSeconds(now.getTime())) throw new RunbookInputError('the hold would already be over');
+  if (i.request !== undefined && (typeof i.request !== 'number' || !Number.isInteger(i.request) || i.request < 0)) {
+    throw new RunbookInputError(`request must be a whole number >= 0, got ${JSON.stringify(i.request)}`);
+  }
+  const reason = typeof i.reason === 'string' && i.reason ? i.reason : `runbook hold ${i.holder}`;
+  const req: HoldRequest = {
+    target,
+    holder: i.holder,
+    ...(typeof i.floor === 'number' ? { floor: i.floor } : {}),
+    ...(typeof i.multiplier === 'number' ? { multiplier: i.multiplier } : {}),
+    expiresAt,
+    reason,
+    ...(typeof i.request === 'number' ? { request: i.request } : {}),
+    ifAbsent: i.ifAbsent === true,
+  };
+  const problem = holdProblem(holdOf(req, 1, now));
+  if (problem) throw new RunbookInputError(problem);
+  return req;
+}
+
+/** The hold itself, sized against the desired capacity the target has when it is written. */
+export function holdOf(req: HoldRequest, desired: number, now: Date): Hold {
+  const floor = req.floor ?? Math.min(req.target.ceiling, Math.ceil((req.multiplier ?? 1) * Math.max(desired, 1)));
+  return { target: req.target.name, holder: req.holder, floor, reason: req.reason, createdAt: epochSeconds(now.getTime()), expiresAt: req.expiresAt };
+}
+
+export interface NodegroupScalePlan {
+  readonly target: RunbookTarget;
+  readonly desiredSize: number;
+  readonly holdMinutes: number;
+  readonly pollSeconds: number;
+  readonly maxPolls: number;
+}
+
+/** gpu-nodegroup-scale input: { nodegroup (target name), desiredSize, holdMinutes = 60 }. */
+export function planNodegroupScale(input: unknown, doc: TargetsDocument): NodegroupScalePlan {
+  if (typeof input !== 'object' || input === null) throw new RunbookInputError('input must be a JSON object');
+  const i = input as Record<string, unknown>;
+  const target = runbookTarget(doc, i.nodegroup ?? i.target);
+  if (target.kind !== 'eks-nodegroup') throw new RunbookInputError(`${target.name} is not an EKS node group`);
+  const spec = doc.targets.find((t) => t.name === target.name)!;
+  if (typeof i.desiredSize !== 'number' || !Number.isInteger(i.desiredSize) || i.desiredSize < 0) {
+    throw new RunbookInputError(`desiredSize must be a whole number >= 0, got ${JSON.stringify(i.desiredSize)}`);
+  }
+  if (i.desiredSize > spec.maxCapacity) throw new RunbookInputError(`desiredSize ${i.desiredSize} is above the max ${spec.maxCapacity} of ${target.name}`);
+  const holdMinutes = wholeMinutes(i.holdMinutes, 'holdMinutes', 60);
+  if (holdMinutes < 1) throw new RunbookInputError('holdMinutes must be at least 1 (the hold would already be over)');
+  return { target, desiredSize: i.desiredSize, holdMinutes, pollSeconds: POLL_SECONDS, maxPolls: readinessPolls(target.kind) };
 }

@@ -61,6 +61,20 @@ const predictiveSchema = z.looseObject({
   mode: z._default(z.enum(['forecast-only', 'forecast-and-scale']), 'forecast-and-scale'),
   historyDays: z._default(z.int().check(z.minimum(2), z.maximum(14)), 14),
   horizonHours: z._default(z.int().check(z.minimum(1), z.maximum(48)), 6),
+  /** Largest backtest WAPE (a fraction) at which the forecast is acted on. */
+  maxError: z._default(z.number().check(z.gt(0), z.maximum(1)), 0.25),
+});
+
+/** Drain-sized scale-out (lambdas/core/drain.ts): the backlog and what the pool processes, and how to size. */
+const drainSchema = z.looseObject({
+  backlog: metricSchema,
+  /** Work processed per period (statistic Sum over one minute). */
+  processed: metricSchema,
+  capacityPerTask: z.number().check(z.gt(0)),
+  targetUtilization: z.number().check(z.gt(0), z.maximum(1)),
+  drainSeconds: z.int().check(z.minimum(1)),
+  startupSeconds: z.int().check(z.minimum(0)),
+  backlogThreshold: z.number().check(z.minimum(0)),
 });
 
 const common = {
@@ -73,6 +87,11 @@ const common = {
   work: z.optional(metricSchema),
   /** Work being processed; when given, idleness also needs it at 0. */
   inFlight: z.optional(metricSchema),
+  /** GPU utilisation %; when given, idleness also needs it at or below gpuIdlePercent. */
+  gpuUtilization: z.optional(metricSchema),
+  gpuIdlePercent: z._default(z.number().check(z.minimum(0), z.maximum(100)), 5),
+  /** At zero with the work metric unknown: one task for forMinutes, every everyMinutes. @default - no probe */
+  probe: z.optional(z.object({ everyMinutes: z.int().check(z.minimum(5), z.maximum(1_440)), forMinutes: z.int().check(z.minimum(1), z.maximum(60)) })),
   idleMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), 5),
   scaleFromZeroTo: z._default(positiveInt, 1),
   missingDataIsIdle: z._default(z.boolean(), false),
@@ -83,6 +102,7 @@ const common = {
   /** Highest capacity the emergency procedure may reach. @default maxCapacity × 2 */
   emergencyCeiling: z.optional(positiveInt),
   predictive: z.optional(predictiveSchema),
+  drain: z.optional(drainSchema),
   plannedEvents: z._default(z.array(plannedEventSchema), []),
   peakHours: z._default(z.array(peakHoursSchema), []),
 };
@@ -91,7 +111,20 @@ export const ecsTargetSchema = z.looseObject({ ...common, kind: z.literal('ecs-s
 export const eksTargetSchema = z.looseObject({ ...common, kind: z.literal('eks-nodegroup'), nodegroup: nonEmpty });
 
 export const targetSchema = z.discriminatedUnion('kind', [ecsTargetSchema, eksTargetSchema]);
-export const targetsDocumentSchema = z.looseObject({ targets: z.array(targetSchema) });
+export const targetsDocumentSchema = z.looseObject({
+  targets: z.array(targetSchema),
+  /** The DynamoDB holds table (`<pipeline>-<environment>-holds`). @default - holds kept in memory for one invocation */
+  holdsTable: z.optional(nonEmpty),
+  emergency: z._default(
+    z.object({
+      /** Minutes the alarms must stay OK before the runbook releases the incident. */
+      stableMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), 15),
+      /** How long an incident's hold lasts when nobody resumes it (a trigger without a runbook). */
+      holdMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), 180),
+    }),
+    { stableMinutes: 15, holdMinutes: 180 },
+  ),
+});
 
 export type TargetSpec = z.infer<typeof targetSchema>;
 export type TargetsDocument = z.infer<typeof targetsDocumentSchema>;
@@ -147,6 +180,16 @@ export function parseTargetsJson(json: string | undefined, source = 'MLSCALE_CON
 /** The emergency ceiling of a target: its own, or twice its maximum. */
 export function emergencyCeiling(target: TargetSpec): number {
   return target.emergencyCeiling ?? target.maxCapacity * 2;
+}
+
+/** A scale-to-zero target the reconciler may take to zero (it has a work metric that wakes it). */
+export function isScaleToZero(t: TargetSpec): boolean {
+  return t.pool === 'scale-to-zero' && t.work !== undefined;
+}
+
+/** The configured limits the reconciler restores when no hold asks otherwise. */
+export function configuredLimits(t: TargetSpec) {
+  return { min: t.minCapacity, max: t.maxCapacity, ceiling: emergencyCeiling(t), scaleToZero: isScaleToZero(t) && t.minCapacity === 0 };
 }
 
 /** `service/<cluster>/<service>` or `<cluster>/<nodegroup>`: how logs and errors name a target's resource. */

@@ -1,28 +1,23 @@
-import { DynamoIncidentStore, type IncidentStore } from '../aws/incident-store';
-import { scalableTarget, type ScalableTarget } from '../aws/scalable-target';
-import { TargetIncidentStore } from '../aws/target-incident-store';
-import type { TargetSpec } from '../core/targets';
+import { incidentIdFor } from '../core/emergency-raise';
 import { MetricUnit, observability } from '../shared/observability';
-import { targetsFromEnv } from '../shared/targets-env';
+import { holdStoreFor, targetsFromEnv } from '../shared/targets-env';
 import { parseEmergencyEvent } from './event';
-import { resumeEmergency, triggerEmergency, type EmergencyOutcome } from './procedure';
+import { resumeEmergency, triggerEmergency, watchEmergency, type EmergencyOutcome, type WatchOutcome } from './procedure';
 
 const { logger, metrics } = observability('emergency');
 
-function storeFor(spec: TargetSpec, target: ScalableTarget): IncidentStore {
-  const table = process.env.MLSCALE_INCIDENT_TABLE;
-  if (table) return new DynamoIncidentStore(table);
-  logger.warn('MLSCALE_INCIDENT_TABLE is not set: incidents are guarded by the target state only, not against concurrent triggers');
-  return new TargetIncidentStore(spec, target);
-}
-
 /**
- * Emergency doubling. Triggers: EventBridge alarm state change, CloudWatch
- * alarm action, SNS-wrapped alarm, or `{ "target": "<name>" }`. Resume:
- * `{ "action": "resume", "target": "<name>" [, "restoreDesired": true] }`.
- * A malformed event or config throws a one-line error before any AWS call.
+ * Emergency raise. Triggers: EventBridge alarm state change, CloudWatch
+ * alarm action, SNS-wrapped alarm, or `{ "target": "<name>" }` (the runbook
+ * adds `execution`, which is the incident). Resume:
+ * `{ "action": "resume", "target": "<name>" [, "incident": "<id>"] }`. Each minute of an
+ * incident the runbook calls `{ "action": "watch", "target", "incident", "inAlarm" }`:
+ * the raise is kept sized to the backlog, and `drained` says it may end early.
+ * The raise is an `emergency:<incident>` hold that ends by itself; the
+ * target is reconciled at once. A malformed event or config throws a
+ * one-line error before any AWS call.
  */
-export const handler = async (event: unknown): Promise<EmergencyOutcome | { ignored: string }> => {
+export const handler = async (event: unknown): Promise<EmergencyOutcome | WatchOutcome | { ignored: string }> => {
   const doc = targetsFromEnv();
   const request = parseEmergencyEvent(event, doc);
   if (request.kind === 'ignore') {
@@ -30,14 +25,18 @@ export const handler = async (event: unknown): Promise<EmergencyOutcome | { igno
     return { ignored: request.reason };
   }
   const spec = doc.targets.find((t) => t.name === request.target)!;
-  const target = scalableTarget(spec);
-  const store = storeFor(spec, target);
+  const store = holdStoreFor(doc);
   const now = new Date();
+  if (request.action === 'watch') {
+    const watched = await watchEmergency(spec, store, request.incident!, !request.inAlarm, now);
+    logger.info('watch', { ...watched });
+    return watched;
+  }
   const outcome =
     request.action === 'trigger'
-      ? await triggerEmergency(spec, target, store, request.source, now)
-      : await resumeEmergency(spec, target, store, request.restoreDesired, now);
-  logger.info('emergency', { ...outcome, source: request.source });
+      ? await triggerEmergency(spec, store, request.incident ?? incidentIdFor(spec.name, now), request.holdMinutes ?? doc.emergency.holdMinutes, now)
+      : await resumeEmergency(spec, store, request.incident, now);
+  logger.info('emergency', { ...outcome, source: request.source, holds: store.where });
   metrics.addDimension('Outcome', outcome.outcome);
   metrics.addMetric('EmergencyActions', MetricUnit.Count, 1);
   metrics.publishStoredMetrics();

@@ -1,166 +1,138 @@
-import {
-  OPENING_TIMEOUT_MS,
-  incidentIdFor,
-  incidentSuspension,
-  planEmergency,
-  planResume,
-  type IncidentRecord,
-} from '../core/emergency';
+import type { HoldStore } from '../aws/holds-store';
+import { emergencyHold, incidentOf, openIncident, openingRaise, watchIncident } from '../core/emergency-raise';
+import { emergencyHolder, holderKind, isActive } from '../core/holds';
 import { emergencyCeiling, type TargetSpec } from '../core/targets';
-import { EcsServiceTarget } from '../aws/ecs-service-target';
-import type { IncidentStore } from '../aws/incident-store';
-import type { ScalableTarget } from '../aws/scalable-target';
-import { RUNBOOK_SOURCE } from './event';
+import { reconcileTargets, type TargetOutcome } from '../reconcile/run';
+import { readSignals, signalOf } from '../reconcile/signals';
 
 export interface EmergencyOutcome {
   readonly target: string;
-  readonly outcome: 'doubled' | 'at-ceiling' | 'already-open' | 'resumed' | 'no-open-incident';
+  readonly outcome: 'doubled' | 'at-ceiling' | 'not-needed' | 'already-open' | 'resumed' | 'no-open-incident';
   readonly incidentId?: string;
   readonly from?: number;
   readonly to?: number;
   readonly min?: number;
   readonly max?: number;
+  /** When the incident's hold ends by itself (ISO time). */
+  readonly expiresAt?: string;
   readonly reason: string;
 }
 
-/** The target's limits could not be restored after a failed change: operators must look now. */
-export class CompensationError extends Error {
+/** The raise was recorded but could not be applied: the runbook releases the hold (or it expires). */
+export class EmergencyApplyError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'CompensationError';
+    this.name = 'EmergencyApplyError';
   }
 }
 
+function applied(spec: TargetSpec, outcome: TargetOutcome | undefined, incident: string): TargetOutcome {
+  if (!outcome || outcome.failed) {
+    throw new EmergencyApplyError(`incident ${incident} on ${spec.name}: hold written but not applied (${outcome?.error ?? 'no outcome'}); it ends by itself or on resume`);
+  }
+  return outcome;
+}
+
+const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString();
+
 /**
- * Double the target's capacity for a new incident, or do nothing when one is
- * open. Order: record the incident (atomic claim), raise limits and pause
- * scale-in, set desired. If a change fails, the limits and switches are put
- * back as they were and the incident is marked failed, so nothing is left
- * half-applied; then the error is raised.
+ * Open an incident: write the target's `emergency:<incident>` hold (doubled
+ * floor, max as far as the raise, scale-in suspended, ending `minutes` from
+ * now) and reconcile the target at once. One incident is one hold: the write
+ * is conditional, a retry of the same incident (a Step Functions retry after a
+ * lost response or a timeout) gets its own hold back, and a trigger of
+ * another incident while one is open does nothing.
  */
-export async function triggerEmergency(
-  spec: TargetSpec,
-  target: ScalableTarget,
-  store: IncidentStore,
-  source: string,
-  now: Date,
-): Promise<EmergencyOutcome> {
+export async function triggerEmergency(spec: TargetSpec, store: HoldStore, incident: string, minutes: number, now: Date): Promise<EmergencyOutcome> {
   if (!spec.emergencyEnabled) throw new Error(`emergency doubling is disabled for target '${spec.name}'`);
-  const existing = await store.current(spec.name);
-  // A runbook execution repeating its own call (a Step Functions retry after the doubling took effect)
-  // gets its incident back, so it goes on to monitor and resume instead of taking the "already handled" exit.
-  if (existing?.status === 'open' && existing.after && source.startsWith(RUNBOOK_SOURCE) && existing.trigger === source) {
-    return {
-      target: spec.name,
-      outcome: 'doubled',
-      incidentId: existing.incidentId,
-      ...(existing.before ? { from: existing.before.desired } : {}),
-      to: existing.after.desired,
-      min: existing.after.min,
-      max: existing.after.max,
-      reason: `incident ${existing.incidentId} was opened by this execution; returning it`,
-    };
+  const nowMs = now.getTime();
+  const own = emergencyHolder(incident);
+  // Read the target before the holds: if another trigger's raise has landed, its hold is visible too.
+  const before = await reconcileTargets([spec], store, now);
+  const current = before.targets[0];
+  if (!current || current.failed) throw new Error(`${spec.name} could not be read: ${current?.error ?? 'no outcome'}`);
+  const holds = await store.of(spec.name);
+  const open = openIncident(holds, nowMs);
+  if (open && open.holder !== own) {
+    return { target: spec.name, outcome: 'already-open', incidentId: incidentOf(open.holder), expiresAt: iso(open.expiresAt), reason: `incident ${incidentOf(open.holder)} is open; one raise per incident` };
   }
-  if (existing?.status === 'open' || (existing?.status === 'opening' && now.getTime() - Date.parse(existing.openedAt) < OPENING_TIMEOUT_MS)) {
-    return {
-      target: spec.name,
-      outcome: 'already-open',
-      incidentId: existing.incidentId,
-      reason: `incident ${existing.incidentId} is already ${existing.status}; doubling once per incident`,
-    };
+  const mine = holds.find((h) => h.holder === own && isActive(h, nowMs));
+  if (mine) {
+    // A retry of this incident: its hold is there; make sure it is applied.
+    const again = applied(spec, (await reconcileTargets([spec], store, now)).targets[0], incident);
+    return { target: spec.name, outcome: 'doubled', incidentId: incident, to: mine.floor ?? again.desired, min: again.min, max: again.max, expiresAt: iso(mine.expiresAt), reason: `incident ${incident} was opened by this caller; its hold is in force` };
   }
-
-  // Claim first, read after: no other incident can be open or half-applied once the claim is ours,
-  // so what is read is the state to restore.
-  const claim: IncidentRecord = { target: spec.name, incidentId: incidentIdFor(spec.name, now), status: 'opening', openedAt: now.toISOString(), trigger: source };
-  if (!(await store.claim(claim, now))) {
-    const winner = await store.current(spec.name);
-    return { target: spec.name, outcome: 'already-open', ...(winner ? { incidentId: winner.incidentId } : {}), reason: 'another trigger opened this incident first' };
+  // Sized to the backlog where the target has one; none at all when what is asked for already clears it in time.
+  const signals = spec.drain ? await readSignals([spec], now) : undefined;
+  const opening = openingRaise(current.desired, signals && signalOf(signals, spec.name, current.running), spec.drain, spec.maxCapacity, emergencyCeiling(spec));
+  const raise = opening.raise;
+  if (!raise) return { target: spec.name, outcome: 'not-needed', incidentId: incident, from: current.desired, to: current.desired, reason: opening.reason };
+  const hold = emergencyHold(spec.name, incident, raise, nowMs, minutes);
+  if ((await store.put(hold, { ifAbsent: true, now: nowMs })) === 'exists') {
+    return { target: spec.name, outcome: 'already-open', incidentId: incident, reason: `incident ${incident} was opened by another trigger first` };
   }
-  let state;
-  let plan;
-  let record: IncidentRecord;
-  try {
-    state = await target.read();
-    plan = planEmergency({ desired: state.desired, min: state.min, max: state.max }, emergencyCeiling(spec));
-    record = { ...claim, status: 'open', before: { ...plan.before, suspension: state.suspension, registered: state.registered }, after: plan.after };
-    await store.open(record);
-  } catch (err) {
-    // Nothing changed on the target yet: release the claim.
-    await store.settle(claim, 'failed', now).catch(() => undefined);
-    throw err;
-  }
-
-  try {
-    await target.setLimits({ min: plan.after.min, max: plan.after.max, suspension: incidentSuspension(state.suspension), desired: plan.after.desired });
-  } catch (err) {
-    try {
-      await target.setLimits({ min: state.min, max: state.max, suspension: state.suspension });
-      if (!state.registered && target instanceof EcsServiceTarget) await target.deregister();
-    } catch (restoreErr) {
-      await store.settle(record, 'failed', now).catch(() => undefined);
-      throw new CompensationError(
-        `emergency change to ${spec.name} failed (${(err as Error).message}) and restoring min ${state.min} / max ${state.max} also failed (${(restoreErr as Error).message})`,
-      );
-    }
-    try {
-      await store.settle(record, 'failed', now);
-    } catch (settleErr) {
-      // The change is undone; only the record stays open. Keep the original error, and say so.
-      (err as Error).message += ` (limits restored, but incident ${record.incidentId} could not be marked failed: ${(settleErr as Error).message}; resume it to close it)`;
-    }
-    throw err;
-  }
-  // A resume that ran while the change was landing restored the limits before the change did:
-  // put them back again, so a resumed incident never leaves min raised or scale-in paused.
-  // (Only a store that records incidents can tell; the table-less fallback reads them off the target.)
-  const afterwards = store.atomic ? await store.current(spec.name).catch(() => undefined) : undefined;
-  if (afterwards && (afterwards.incidentId !== record.incidentId || afterwards.status !== 'open')) {
-    await target.setLimits({ min: state.min, max: state.max, suspension: state.suspension });
-    return { target: spec.name, outcome: 'resumed', incidentId: record.incidentId, min: state.min, max: state.max, reason: 'resumed while the doubling was landing; limits restored' };
-  }
+  const outcome = applied(spec, (await reconcileTargets([spec], store, now)).targets[0], incident);
   return {
     target: spec.name,
-    outcome: plan.atCeiling ? 'at-ceiling' : 'doubled',
-    incidentId: record.incidentId,
-    from: plan.before.desired,
-    to: plan.after.desired,
-    min: plan.after.min,
-    max: plan.after.max,
-    reason: plan.reason,
+    outcome: raise.atCeiling ? 'at-ceiling' : 'doubled',
+    incidentId: incident,
+    from: raise.from,
+    to: outcome.desired,
+    min: outcome.min,
+    max: outcome.max,
+    expiresAt: iso(hold.expiresAt),
+    reason: opening.reason,
   };
 }
 
+export interface WatchOutcome {
+  readonly target: string;
+  readonly incidentId: string;
+  /** The incident can end now: alarms OK, backlog back under its threshold, the configured max carries the load. */
+  readonly drained: boolean;
+  /** The raise after this minute (resized to the backlog, or as it was); undefined when the incident has no hold. */
+  readonly floor?: number;
+  readonly reason: string;
+}
+
 /**
- * Resume the autoscaler after an incident: restore exactly the recorded
- * min, max and suspension switches (and desired, if asked), then close the
- * incident. With no open incident it does nothing.
+ * One minute of an open incident (the runbook's monitor calls it): keep the
+ * raise sized to what the backlog needs now and say whether the incident can
+ * end early. Without a backlog signal the alarms alone decide.
  */
-export async function resumeEmergency(
-  spec: TargetSpec,
-  target: ScalableTarget,
-  store: IncidentStore,
-  restoreDesired: boolean,
-  now: Date,
-): Promise<EmergencyOutcome> {
-  const open = await store.current(spec.name);
-  if (open?.status !== 'open' || !open.before) return { target: spec.name, outcome: 'no-open-incident', reason: 'no open incident to resume' };
-  const plan = planResume(open, restoreDesired);
-  await target.setLimits({
-    min: plan.capacity.min,
-    max: plan.capacity.max,
-    suspension: plan.suspension,
-    ...(plan.setDesired ? { desired: plan.capacity.desired } : {}),
-  });
-  const wasRegistered = open.before.registered ?? true;
-  if (!wasRegistered && target instanceof EcsServiceTarget) await target.deregister();
-  await store.settle(open, 'resumed', now);
+export async function watchEmergency(spec: TargetSpec, store: HoldStore, incident: string, alarmsOk: boolean, now: Date): Promise<WatchOutcome> {
+  const hold = (await store.of(spec.name)).find((h) => h.holder === emergencyHolder(incident) && isActive(h, now.getTime()));
+  if (!hold) return { target: spec.name, incidentId: incident, drained: false, reason: `no active hold for incident ${incident}` };
+  const state = (await reconcileTargets([spec], store, now)).targets[0];
+  const signals = spec.drain ? await readSignals([spec], now) : undefined;
+  const watch = watchIncident(hold, signals && state ? signalOf(signals, spec.name, state.running) : undefined, spec.drain, spec.maxCapacity, emergencyCeiling(spec), alarmsOk);
+  if (watch.resized) {
+    await store.put(watch.resized);
+    await reconcileTargets([spec], store, now);
+  }
+  return { target: spec.name, incidentId: incident, drained: watch.drained, floor: (watch.resized ?? hold).floor ?? 0, reason: watch.reason };
+}
+
+/**
+ * End an incident: release its hold (or, with no incident named, every
+ * emergency hold of the target) and reconcile, which restores whatever the
+ * other holds and the config say. Desired is left to the autoscaler.
+ */
+export async function resumeEmergency(spec: TargetSpec, store: HoldStore, incident: string | undefined, now: Date): Promise<EmergencyOutcome> {
+  const holders = incident ? [emergencyHolder(incident)] : (await store.of(spec.name)).filter((h) => holderKind(h.holder) === 'emergency').map((h) => h.holder);
+  let released = 0;
+  for (const holder of holders) if (await store.release(spec.name, holder)) released++;
+  const outcome = (await reconcileTargets([spec], store, now)).targets[0];
+  if (!outcome || outcome.failed) throw new Error(`${spec.name}: incident hold released; reconcile failed (${outcome?.error ?? 'no outcome'}); the next pass retries`);
+  if (released === 0) {
+    return { target: spec.name, outcome: 'no-open-incident', ...(incident ? { incidentId: incident } : {}), min: outcome.min, max: outcome.max, reason: `no ${incident ? `hold for incident ${incident}` : 'incident hold'} to release; limits reconciled` };
+  }
   return {
     target: spec.name,
     outcome: 'resumed',
-    incidentId: open.incidentId,
-    min: plan.capacity.min,
-    max: plan.capacity.max,
-    reason: `restored min ${plan.capacity.min} / max ${plan.capacity.max}${plan.setDesired ? ` and desired ${plan.capacity.desired}` : '; desired left to the autoscaler'}`,
+    ...(incident ? { incidentId: incident } : {}),
+    min: outcome.min,
+    max: outcome.max,
+    reason: `released ${holders.join(', ')}; min ${outcome.min} / max ${outcome.max} (${outcome.why.min}); desired left to the autoscaler`,
   };
 }

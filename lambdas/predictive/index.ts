@@ -1,23 +1,24 @@
 import { MetricUnit, observability } from '../shared/observability';
-import { targetsFromEnv } from '../shared/targets-env';
+import { holdStoreFor, targetsFromEnv } from '../shared/targets-env';
 import { runPredictive, type PredictiveResult } from './run';
 
 const { logger, metrics } = observability('predictive');
 
 /**
  * Invoked by a schedule (hourly by default). Forecasts each predictive
- * target's load and pre-scales it through scheduled actions; applies planned
- * events and peak hours. Any event.
+ * target's load and writes the coming hours' floors as holds. Any event.
  */
 export const handler = async (_event: unknown): Promise<{ targets: PredictiveResult[] }> => {
-  const { targets } = targetsFromEnv();
-  const results = await runPredictive(targets, new Date());
+  const doc = targetsFromEnv();
+  const results = await runPredictive(doc.targets, holdStoreFor(doc), new Date());
   for (const r of results) {
     if (r.error) logger.error('target failed', { ...r });
-    else logger.info('planned', { ...r });
+    else logger.info('forecast', { ...r });
+    if (r.error) metrics.singleMetric().addDimensions({ Target: r.target }).addMetric('TargetErrors', MetricUnit.Count, 1);
   }
-  metrics.addMetric('ScheduledActionsPut', MetricUnit.Count, results.reduce((n, r) => n + r.put, 0));
+  metrics.addMetric('ForecastHoldsWritten', MetricUnit.Count, results.reduce((n, r) => n + r.holds.length, 0));
   metrics.addMetric('TargetErrors', MetricUnit.Count, results.filter((r) => r.error).length);
   metrics.publishStoredMetrics();
+  if (results.length > 0 && results.every((r) => r.error)) throw new Error(`every target failed: ${results.map((r) => `${r.target}: ${r.error}`).join('; ')}`);
   return { targets: results };
 };

@@ -1,3 +1,4 @@
+import { DynamoHoldStore, MemoryHoldStore, type HoldStore } from '../aws/holds-store';
 import { parseTargetsJson, type TargetsDocument } from '../core/targets';
 
 let cached: { json: string | undefined; doc: TargetsDocument } | undefined;
@@ -15,4 +16,16 @@ export function targetsFromEnv(): TargetsDocument {
   const doc = parseTargetsJson(json);
   cached = { json, doc };
   return doc;
+}
+
+let memory: MemoryHoldStore | undefined;
+
+/**
+ * The document's holds table, or — for a handler run by hand with a document
+ * that names none — holds kept in this process (they last as long as it does).
+ */
+export function holdStoreFor(doc: TargetsDocument): HoldStore {
+  if (doc.holdsTable) return new DynamoHoldStore(doc.holdsTable);
+  memory ??= new MemoryHoldStore();
+  return memory;
 }

@@ -1,3 +1,4 @@
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -27,13 +28,15 @@ export class AlarmTopic extends Construct {
       description: 'Encrypts the mlscale alarm topic',
       enableKeyRotation: true,
     });
-    // CloudWatch and EventBridge publish encrypted messages on the operators' behalf.
+    // CloudWatch and EventBridge publish encrypted messages on the operators' behalf, for this account only
+    // (aws:SourceAccount keeps another account's alarm from using the key: the confused deputy).
     for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
       this.key.addToResourcePolicy(
         new iam.PolicyStatement({
           principals: [new iam.ServicePrincipal(service)],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
         }),
       );
     }
@@ -42,6 +45,17 @@ export class AlarmTopic extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
+    // enforceSSL gives the topic a policy of its own, which replaces SNS's default one (the one that let
+    // the account's services publish): CloudWatch alarm actions need an Allow of their own, for this account only.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarms',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     for (const email of props.emails ?? []) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }

@@ -142,7 +142,8 @@ export class InferencePool extends Construct {
         targetValue: thresholds.cpuPercent,
         ...cooldowns,
       });
-      if (pool.trackConsumerLag) {
+      // With lagScaling 'drain' the reconciler sizes the pool to what clears the lag; target tracking on total lag is the alternative.
+      if (pool.trackConsumerLag && pool.lagScaling === 'target-tracking') {
         this.consumerLagPolicy = this.scalableTarget.scaleToTrackMetric('ConsumerLagTracking', {
           customMetric: toMetric(pool.metrics.consumerLag),
           targetValue: thresholds.consumerLag,

@@ -1,8 +1,9 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as events from 'aws-cdk-lib/aws-events';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -10,23 +11,10 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
-import type { TargetSpec } from '../../lambdas/core/targets';
+import type { Construct } from 'constructs';
+import { ECS_DIMENSION_NAME, ECS_SERVICE_NAMESPACE } from '../../lambdas/core/names';
+import { isScaleToZero, type TargetSpec } from '../../lambdas/core/targets';
 import { acknowledgeNodegroupArns, acknowledgeUnscopable } from '../nag';
-
-/** What every scaler construct (scale-to-zero, emergency, predictive, runbooks) is given. */
-export interface ScalerProps {
-  /** Every managed target (the parsed MLSCALE_CONFIG document); each construct picks its own. */
-  readonly targets: readonly TargetSpec[];
-  /** The same document as JSON, for the functions' environment. */
-  readonly targetsJson: string;
-  /** Operators' topic for alarms and notifications. */
-  readonly topic: sns.ITopic;
-  /** Prefix of alarm and state machine names: `<pipeline>-<environment>`. */
-  readonly namePrefix: string;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-}
 
 /** The event of an alarm among `alarms` going to ALARM. */
 export function alarmToAlarmPattern(alarms: readonly { alarmArn: string }[]): events.EventPattern {
@@ -42,24 +30,20 @@ export function alarmToAlarmPattern(alarms: readonly { alarmArn: string }[]): ev
 export const MAX_INLINE_CONFIG_BYTES = 3_000;
 
 export interface ScalerFunctionProps {
-  /** Folder under lambdas/ holding the handler's index.ts. */
+  /** Folder under lambdas/ holding the handler's index.ts (`reconcile`, `emergency`, `predictive`, `runbook`). */
   readonly handlerDir: string;
-  /** The managed-targets document (rendered config) as JSON. */
+  /** The managed-targets document (the rendered config) as JSON: everything the handler needs to know. */
   readonly targetsJson: string;
   /** Operators' topic for the function's own alarms. */
   readonly topic: sns.ITopic;
-  /** Prefix of the function's alarm names. */
+  /** Prefix of the function's alarm names (`<pipeline>-<environment>-<handler>`). */
   readonly alarmPrefix: string;
-  /**
-   * @default 256
-   */
+  /** @default 256 */
   readonly memorySize?: number;
-  /**
-   * @default Duration.minutes(1)
-   */
+  /** @default Duration.minutes(1) */
   readonly timeout?: Duration;
   /**
-   * Reserved concurrency; 1 where two runs at once could undo each other.
+   * Reserved concurrency; 1 where two runs at once would only do the same work twice.
    * @default - unreserved
    */
   readonly reservedConcurrentExecutions?: number;
@@ -74,61 +58,52 @@ export interface ScalerFunctionProps {
    */
   readonly errorPeriods?: number;
   /**
-   * @default logs.RetentionDays.ONE_MONTH
+   * Times Lambda retries a failed asynchronous invocation (schedules, alarms).
+   * @default 2
    */
+  readonly asyncRetries?: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /** Extra environment variables. @default - none */
-  readonly environment?: Record<string, string>;
 }
 
 /**
  * A scaler Lambda as mlscale runs them: Node.js 22 on arm64, bundled by the
- * local esbuild, an explicit log group and a role that may only write to it
- * (each construct adds exactly the permissions its handler needs), X-Ray
- * tracing, a dead-letter queue for failed async invocations, and alarms on
- * its own errors, its dead letters and (for scheduled ones) a missed schedule:
- * the scaler watches itself.
+ * local esbuild with the SDK left to the runtime, an explicit log group and
+ * a role that may only write to it until a `bind*` method grants exactly
+ * what its handler calls, X-Ray tracing, a dead-letter queue for failed
+ * asynchronous invocations, and alarms on its own errors, its dead letters
+ * and (for scheduled ones) a missed schedule.
  */
-export class ScalerFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
-  public readonly role: iam.Role;
-  public readonly deadLetterQueue: sqs.Queue;
+export class ScalerFunction extends nodejs.NodejsFunction {
+  public readonly failureQueue: sqs.Queue;
   public readonly alarms: cloudwatch.Alarm[] = [];
+  private readonly alarmAction: actions.SnsAction;
 
   constructor(scope: Construct, id: string, props: ScalerFunctionProps) {
-    super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', {
+    const inline = Buffer.byteLength(props.targetsJson) <= MAX_INLINE_CONFIG_BYTES;
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    logGroup.grantWrite(this.role);
-
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+    const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const deadLetterQueue = new sqs.Queue(scope, `${id}DeadLetters`, {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the function; its messages are kept 14 days and alarmed on.',
-    });
-
-    const inline = Buffer.byteLength(props.targetsJson) <= MAX_INLINE_CONFIG_BYTES;
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    super(scope, id, {
       entry: path.join(__dirname, '..', '..', 'lambdas', props.handlerDir, 'index.ts'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.minutes(1),
-      role: this.role,
+      role,
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
       ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
-      // Async invocations (schedules, alarms, EventBridge) that fail twice go to the queue.
-      retryAttempts: 2,
-      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      retryAttempts: props.asyncRetries ?? 2,
+      onFailure: new destinations.SqsDestination(deadLetterQueue),
       environment: {
         ...(inline ? { MLSCALE_CONFIG: props.targetsJson } : {}),
         POWERTOOLS_METRICS_NAMESPACE: 'mlscale',
@@ -136,7 +111,6 @@ export class ScalerFunction extends Construct {
         // lambdas/aws/retry.ts retries throttling and faults; one layer of retries, not two.
         AWS_MAX_ATTEMPTS: '1',
         NODE_OPTIONS: '--enable-source-maps',
-        ...props.environment,
       },
       bundling: {
         minify: true,
@@ -148,29 +122,34 @@ export class ScalerFunction extends Construct {
         ...(inline ? {} : { define: { 'process.env.MLSCALE_CONFIG_BUNDLED': JSON.stringify(props.targetsJson) } }),
       },
     });
-    Validations.of(this.function).acknowledge({
+    this.failureQueue = deadLetterQueue;
+    logGroup.grantWrite(role);
+    Validations.of(deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the function; its messages are kept 14 days and alarmed on.',
+    });
+    Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
       reason: 'mlscale targets the Node.js 22 Lambda runtime on purpose: it is the version the handlers are built and tested for.',
     });
-    acknowledgeUnscopable(this.role, 'X-Ray trace segments, CloudWatch GetMetricData and Application Auto Scaling');
 
-    const alarmAction = new actions.SnsAction(props.topic);
-    const fn = this.function;
-    // Errors: the invocation itself failed (bad config, every retry exhausted), in N of N five-minute periods.
-    this.addAlarm('Errors', alarmAction, {
+    this.alarmAction = new actions.SnsAction(props.topic);
+    const periods = props.errorPeriods ?? 1;
+    // Errors: the invocation itself failed (bad config, every target failed), in N of N five-minute periods.
+    this.addAlarm('Errors', {
       alarmName: `${props.alarmPrefix}-errors`,
-      alarmDescription: `${props.handlerDir} Lambda: errors in ${props.errorPeriods ?? 1} of ${props.errorPeriods ?? 1} five-minute periods.`,
-      metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      alarmDescription: `${props.handlerDir} Lambda: errors in ${periods} of ${periods} five-minute periods.`,
+      metric: this.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: props.errorPeriods ?? 1,
+      evaluationPeriods: periods,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    // Dead letters: an async invocation failed for good.
-    this.addAlarm('DeadLetters', alarmAction, {
+    // Dead letters: an asynchronous invocation failed for good.
+    this.addAlarm('DeadLetters', {
       alarmName: `${props.alarmPrefix}-dead-letters`,
       alarmDescription: `${props.handlerDir} Lambda: a failed invocation is waiting in its dead-letter queue.`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -179,55 +158,119 @@ export class ScalerFunction extends Construct {
     if (props.scheduleMinutes !== undefined) {
       // Missed schedule: no invocation in three scheduled intervals; no data means no invocations.
       const minutes = props.scheduleMinutes;
-      this.addAlarm('MissedSchedule', alarmAction, {
+      this.addAlarm('MissedSchedule', {
         alarmName: `${props.alarmPrefix}-missed-schedule`,
         alarmDescription: `${props.handlerDir} Lambda: not invoked for ${3 * minutes} minutes though scheduled every ${minutes}.`,
-        metric: fn.metricInvocations({ period: Duration.minutes(minutes), statistic: 'Sum' }),
+        metric: this.metricInvocations({ period: Duration.minutes(minutes), statistic: 'Sum' }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         evaluationPeriods: 3,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
     }
+    acknowledgeUnscopable(role, 'X-Ray trace segments, CloudWatch GetMetricData and Application Auto Scaling describe calls');
   }
 
-  private addAlarm(id: string, action: cloudwatch.IAlarmAction, props: cloudwatch.AlarmProps): void {
+  /** An alarm of this function, notifying the operators' topic. */
+  addAlarm(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, props);
-    alarm.addAlarmAction(action);
+    alarm.addAlarmAction(this.alarmAction);
     this.alarms.push(alarm);
+    return alarm;
   }
 
-  /** Allow ECS reads/updates of exactly these services. */
-  grantEcsServices(targets: readonly TargetSpec[], write: boolean): void {
+  /**
+   * Read (and with `write`, change) exactly these targets: ECS services and
+   * their scalable targets, EKS node groups. The mutating Application Auto
+   * Scaling action has no resource ARN before registration, so it is scoped
+   * by the condition keys AWS documents for it: ECS services' desired count only.
+   */
+  bindTargets(targets: readonly TargetSpec[], options: { readonly write: boolean }): void {
     const stack = Stack.of(this);
     const services = targets
       .filter((t): t is Extract<TargetSpec, { kind: 'ecs-service' }> => t.kind === 'ecs-service')
       .map((t) => stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${t.cluster}/${t.service}` }));
-    if (services.length === 0) return;
-    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ecs:DescribeServices', ...(write ? ['ecs:UpdateService'] : [])], resources: services }));
-  }
-
-  /** Allow EKS reads/updates of exactly these node groups. */
-  grantEksNodegroups(targets: readonly TargetSpec[], write: boolean): void {
-    const stack = Stack.of(this);
+    if (services.length > 0) {
+      this.addToRolePolicy(new iam.PolicyStatement({ actions: ['ecs:DescribeServices', ...(options.write ? ['ecs:UpdateService'] : [])], resources: services }));
+      this.addToRolePolicy(new iam.PolicyStatement({ actions: ['application-autoscaling:DescribeScalableTargets'], resources: ['*'] }));
+      if (options.write) {
+        this.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['application-autoscaling:RegisterScalableTarget'],
+            resources: ['*'],
+            conditions: {
+              StringEquals: {
+                'application-autoscaling:service-namespace': ECS_SERVICE_NAMESPACE,
+                'application-autoscaling:scalable-dimension': ECS_DIMENSION_NAME,
+              },
+            },
+          }),
+        );
+      }
+    }
     const nodegroups = targets
       .filter((t): t is Extract<TargetSpec, { kind: 'eks-nodegroup' }> => t.kind === 'eks-nodegroup')
       .map((t) => stack.formatArn({ service: 'eks', resource: 'nodegroup', resourceName: `${t.cluster}/${t.nodegroup}/*` }));
-    if (nodegroups.length === 0) return;
-    this.role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['eks:DescribeNodegroup', ...(write ? ['eks:UpdateNodegroupConfig'] : [])], resources: nodegroups }),
+    if (nodegroups.length > 0) {
+      this.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['eks:DescribeNodegroup', ...(options.write ? ['eks:UpdateNodegroupConfig'] : [])], resources: nodegroups }),
+      );
+      acknowledgeNodegroupArns(this.role!, targets);
+    }
+  }
+
+  /**
+   * Everything a reconcile pass over `targets` calls: read and change the
+   * targets, read and write their holds, and read scale-to-zero work metrics.
+   * The reconciler has it; so has every actor that reconciles right after
+   * writing a hold (emergency, runbooks, predictive), for its own targets.
+   */
+  bindReconcile(targets: readonly TargetSpec[], holds: dynamodb.ITable): void {
+    this.bindTargets(targets, { write: true });
+    this.bindHolds(holds, { write: true });
+    // Scale-to-zero work and drain-sized backlogs are read from CloudWatch.
+    if (targets.some((t) => isScaleToZero(t) || t.drain)) this.bindMetrics();
+  }
+
+  private metricsBound = false;
+
+  /** The holds table: read, and with `write`, put and delete holds. (Its name is in the targets document.) */
+  bindHolds(table: dynamodb.ITable, options: { readonly write: boolean }): void {
+    table.grant(this, 'dynamodb:Query', 'dynamodb:Scan', ...(options.write ? ['dynamodb:PutItem', 'dynamodb:DeleteItem'] : []));
+  }
+
+  /** CloudWatch GetMetricData (no resource-level permissions), and PutMetricData into one namespace. */
+  bindMetrics(options: { readonly putNamespace?: string } = {}): void {
+    if (!this.metricsBound) this.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    this.metricsBound = true;
+    if (options.putNamespace) {
+      this.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': options.putNamespace } },
+        }),
+      );
+    }
+  }
+
+  /** DescribeAlarms on exactly these alarms. */
+  bindAlarms(alarmNames: readonly string[]): void {
+    if (alarmNames.length === 0) return;
+    const stack = Stack.of(this);
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: [...new Set(alarmNames)].map((name) =>
+          stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        ),
+      }),
     );
-    acknowledgeNodegroupArns(this.role, targets);
   }
 
-  /** Application Auto Scaling: scalable targets get their ARN at registration, so these cannot be scoped. */
-  grantAutoScaling(...actionNames: string[]): void {
-    this.role.addToPolicy(new iam.PolicyStatement({ actions: actionNames.map((a) => `application-autoscaling:${a}`), resources: ['*'] }));
-  }
-
-  /** CloudWatch GetMetricData has no resource-level permissions. */
-  grantReadMetrics(): void {
-    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+  /** Start executions of one state machine, whose ARN the handler reads from `envVar`. */
+  bindStateMachine(stateMachineArn: string, envVar: string): void {
+    this.addEnvironment(envVar, stateMachineArn);
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }));
   }
 }
-

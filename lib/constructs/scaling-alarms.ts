@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { alarmName } from '../../lambdas/core/names';
 import { alarmSpecsForPool, type AlarmSpec } from '../../lambdas/core/alarm-specs';
 import type { AlarmKind, ResolvedPool, Thresholds } from '../../lambdas/core/config';
 import { taskCountMetric, toMetric } from '../metrics';
@@ -42,10 +43,7 @@ const COMPARISON: Record<AlarmSpec['comparison'], cloudwatch.ComparisonOperator>
   LessThanThreshold: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
 };
 
-/** Alarm name of one pool's alarm kind; the targets document lists these per target. */
-export function alarmName(prefix: string, pool: string, kind: AlarmKind): string {
-  return `${prefix}-${pool}-${kind}`;
-}
+export { alarmName } from '../../lambdas/core/names';
 
 /**
  * The runbook alarms of every pool (rules in lambdas/core/alarm-specs.ts),

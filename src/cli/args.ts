@@ -14,15 +14,50 @@ export function positiveNumber(value: string, flag: string): number {
   return n;
 }
 
-/** A fraction in (0, 1]: `0.7`, `70` or `70%` all mean 70 %. */
-export function utilization(value: string, flag: string): number {
-  const text = value.trim().replace(/%$/, '');
-  const n = text === '' ? NaN : Number(text);
-  const fraction = value.trim().endsWith('%') || n > 1 ? n / 100 : n;
-  if (!Number.isFinite(fraction) || fraction <= 0 || fraction > 1) {
-    throw new CliError(`${flag} must be a fraction in (0, 1] or a percentage in (0, 100], got '${value}'`);
-  }
-  return fraction;
+/**
+ * A fraction in (0, 1] (`0.7`), or a percentage with its sign (`70%`). A bare
+ * number above 1 is refused rather than guessed at: 1.5 is neither 150 % nor 1.5 %.
+ */
+export function fraction(value: string, flag: string): number {
+  const text = value.trim();
+  const percent = text.endsWith('%');
+  const digits = percent ? text.slice(0, -1).trim() : text;
+  const n = digits === '' ? NaN : Number(digits);
+  const f = percent ? n / 100 : n;
+  if (!Number.isFinite(f) || f <= 0 || f > 1) throw new CliError(`${flag} must be a fraction in (0, 1], e.g. 0.7 (or a percentage like 70%), got '${value}'`);
+  return f;
+}
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3_600, d: 86_400 };
+
+/** `1h`, `90m`, `1h30m`, `2d`, `45s` -> seconds; undefined for anything else (or zero). */
+export function parseSpan(text: string): number | undefined {
+  const t = text.trim().toLowerCase();
+  if (!/^(\d+[dhms])+$/.test(t)) return undefined;
+  let seconds = 0;
+  for (const [, n, unit] of t.matchAll(/(\d+)([dhms])/g)) seconds += Number(n) * UNIT_SECONDS[unit!]!;
+  return seconds > 0 ? seconds : undefined;
+}
+
+/** The longest hold the CLI writes: a forgotten hold must end by itself within a week. */
+export const MAX_HOLD_SECONDS = 7 * 86_400;
+
+/** How long a hold lasts: `30m`, `1h`, `4h`, `1d12h` … up to 7d. */
+export function holdDuration(value: string, flag = '--for'): number {
+  const seconds = parseSpan(value);
+  if (seconds === undefined) throw new CliError(`${flag} must be a duration like 30m, 1h, 4h or 2d, got '${value}'`);
+  if (seconds > MAX_HOLD_SECONDS) throw new CliError(`${flag} must be at most 7d (a hold always ends by itself), got '${value}'`);
+  return seconds;
+}
+
+/** A polling interval: `5s`, `2m`, `1500ms`, or a number of seconds; at least 1 s (polling AWS faster only buys throttling). */
+export function interval(value: string, flag = '--interval'): number {
+  const t = value.trim().toLowerCase();
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(t);
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1_000) : NaN;
+  if (!Number.isFinite(ms)) throw new CliError(`${flag} must be a duration like 2s, 5s or 1m, got '${value}'`);
+  if (ms < 1_000) throw new CliError(`${flag} must be at least 1s, got '${value}'`);
+  return Math.round(ms);
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000 };

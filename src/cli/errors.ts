@@ -1,3 +1,6 @@
+import { AwsCallError } from '../../lambdas/aws/send';
+import { explainAwsError } from './aws-errors';
+
 /** An error the CLI reports as one line, `Error: <message>`, with a non-zero exit code. */
 export class CliError extends Error {
   constructor(
@@ -9,15 +12,21 @@ export class CliError extends Error {
   }
 }
 
-/** The first line of a message, trimmed: every error the CLI prints is one line. */
-export const oneLine = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+/** Every line of a message, trimmed and joined: every error the CLI prints is one line. */
+export const oneLine = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
 
-export function formatError(err: unknown): string {
-  if (err instanceof Error) {
-    const message = oneLine(err.message) || err.name;
-    // An AWS error's name says what went wrong (ValidationException, ThrottlingException, ...).
-    const aws = '$metadata' in err && err.name !== 'Error' && !message.includes(err.name);
-    return `Error: ${aws ? `${err.name}: ` : ''}${message}`;
-  }
+/**
+ * The one place an error becomes the line the operator reads. AWS failures
+ * (AwsCallError from lambdas/aws/send.ts, whatever adapter made the call) are
+ * explained here and nowhere else, so none is reported twice or half.
+ */
+export async function formatError(err: unknown): Promise<string> {
+  if (err instanceof AwsCallError) return `Error: ${oneLine(await explainAwsError(err))}`;
+  if (err instanceof Error) return `Error: ${oneLine(err.message) || err.name}`;
   return `Error: ${oneLine(String(err))}`;
 }

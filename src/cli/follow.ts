@@ -1,13 +1,11 @@
-import { sfn } from '../../lambdas/aws/clients/sfn';
-import { describeExecution, statesEnteredSince, type ExecutionStatus } from '../../lambdas/aws/execution-progress';
-import { via } from './aws';
+import { describeExecution, statesEnteredSince, type ExecutionStatus } from '../../lambdas/aws/step-functions';
+import { sleep } from './watch';
 
 export interface FollowResult extends ExecutionStatus {
   /** Names of the states entered, in order. */
   readonly states: readonly string[];
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const clock = (d: Date | undefined) => (d ? d.toISOString().slice(11, 19) : '--:--:--');
 
 export function duration(start: Date | undefined, stop: Date | undefined): string {
@@ -27,8 +25,8 @@ export async function followExecution(executionArn: string, intervalMs: number, 
   const states: string[] = [];
   let lastId = 0;
   for (;;) {
-    const status = await via(sfn, () => describeExecution(executionArn));
-    const fresh = await via(sfn, () => statesEnteredSince(executionArn, lastId));
+    const status = await describeExecution(executionArn);
+    const fresh = await statesEnteredSince(executionArn, lastId);
     lastId = fresh.lastId;
     for (const s of fresh.states) {
       states.push(s.name);

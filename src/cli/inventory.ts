@@ -1,25 +1,22 @@
-import { autoscaling } from '../../lambdas/aws/clients/autoscaling';
-import { ecs } from '../../lambdas/aws/clients/ecs';
-import { eks } from '../../lambdas/aws/clients/eks';
-import { ecsResourceId, isPaused, suspensionOf } from '../../lambdas/aws/ecs-service-target';
-import { describeNodegroup, nodegroupState } from '../../lambdas/aws/eks-nodegroup-target';
-import { listEksClusterNames, listNodegroupNames, type Nodegroup } from '../../lambdas/aws/eks-nodegroups';
 import {
+  describeScalableTargets,
+  describeServices,
+  ecsResourceId,
   listClusterNames,
   listServiceNames,
-  readServices,
-  readServiceScalableTargets,
-  type AasScalableTarget as AasTarget,
+  suspensionOf,
+  type AasTarget,
   type Service,
-} from '../../lambdas/aws/ecs-services';
-import { TargetNotFoundError } from '../../lambdas/aws/target-types';
-import { NOT_SUSPENDED, type Suspension } from '../../lambdas/core/emergency';
+} from '../../lambdas/aws/ecs';
+import { describeNodegroup, listEksClusterNames, listNodegroupNames, nodegroupState } from '../../lambdas/aws/eks';
+import { isAwsError } from '../../lambdas/aws/send';
+import { TargetNotFoundError } from '../../lambdas/aws/target-state';
+import { NOT_SUSPENDED, type Suspension } from '../../lambdas/core/holds';
 import { mapLimit } from '../../lambdas/shared/map-limit';
-import { via } from './aws';
 import { CliError } from './errors';
-import { checkName, listHint, notFound, parseResource, type Kind, type ResourceRef } from './resource';
+import { listHint, type Kind } from './resource';
 
-/** How `get` shows a resource; KEDA's "paused" is Application Auto Scaling's suspension (or the node group's pause tag). */
+/** How `get` shows a resource. Paused: an operator's pause hold, or every kind of automatic scaling suspended. */
 export type Status = 'Running' | 'Scaling' | 'Paused' | 'Stopped';
 
 export interface ResourceView {
@@ -32,11 +29,8 @@ export interface ResourceView {
   /** Min / max capacity; absent for an ECS service with no scalable target (nothing autoscales it). */
   readonly limits?: { readonly min: number; readonly max: number };
   readonly suspension: Suspension;
-  readonly paused: boolean;
-  readonly status: Status;
-  /** Node groups: for tagging. */
-  readonly arn?: string;
-  readonly tags?: Readonly<Record<string, string>>;
+  /** ACTIVE, DRAINING, UPDATING … as ECS or EKS says it. */
+  readonly serviceStatus: string;
 }
 
 /** Paused wins (an operator said so); then nothing wanted; then on the way; else running. */
@@ -51,87 +45,63 @@ export function statusOf(v: { desired: number; running: number; pending: number;
 const CONCURRENCY = 10;
 
 function serviceView(namespace: string, service: Service, target: AasTarget | undefined): ResourceView {
-  const suspension = target ? suspensionOf(target) : NOT_SUSPENDED;
-  const paused = isPaused(suspension);
-  const desired = service.desiredCount ?? 0;
-  const running = service.runningCount ?? 0;
-  const pending = service.pendingCount ?? 0;
   return {
     kind: 'service',
     namespace,
     name: service.serviceName ?? '',
-    desired,
-    running,
-    pending,
+    desired: service.desiredCount ?? 0,
+    running: service.runningCount ?? 0,
+    pending: service.pendingCount ?? 0,
     ...(target ? { limits: { min: target.MinCapacity ?? 0, max: target.MaxCapacity ?? 0 } } : {}),
-    suspension,
-    paused,
-    status: statusOf({ desired, running, pending, paused, serviceStatus: service.status ?? 'ACTIVE' }),
+    suspension: target ? suspensionOf(target) : NOT_SUSPENDED,
+    serviceStatus: service.status ?? 'ACTIVE',
   };
 }
 
-function nodegroupView(namespace: string, ng: Nodegroup): ResourceView {
-  const s = nodegroupState(ng);
-  return {
-    kind: 'nodegroup',
-    namespace,
-    name: ng.nodegroupName ?? '',
-    desired: s.desired,
-    running: s.running,
-    pending: s.pending,
-    limits: { min: s.min, max: s.max },
-    suspension: s.suspension,
-    paused: s.paused,
-    status: statusOf({ desired: s.desired, running: s.running, pending: s.pending, paused: s.paused, serviceStatus: s.status }),
-    ...(ng.nodegroupArn ? { arn: ng.nodegroupArn } : {}),
-    tags: ng.tags ?? {},
-  };
-}
+const isClusterNotFound = (err: unknown) => isAwsError(err, 'ClusterNotFoundException');
 
-const isClusterNotFound = (err: unknown) => (err as Error)?.name === 'ClusterNotFoundException';
+/** The first failure of a batch read that is not "the cluster is gone". */
+function firstFailure(failed: Map<string, Error>): Error | undefined {
+  return [...failed.values()].find((e) => !isClusterNotFound(e));
+}
 
 /** Services with their scalable targets, in the order given; services that do not exist are left out. */
 async function readServiceViews(refs: readonly { cluster: string; service: string }[]): Promise<ResourceView[]> {
   if (refs.length === 0) return [];
-  const [services, targets] = await Promise.all([
-    via(ecs, () => readServices(refs)).catch((err: unknown) => {
-      if (isClusterNotFound(err)) return new Map<string, Service>();
-      throw err;
-    }),
-    via(autoscaling, () => readServiceScalableTargets(refs)),
-  ]);
-  return refs.flatMap((r) => {
-    const id = ecsResourceId(r.cluster, r.service);
-    const service = services.get(id);
+  const ids = refs.map((r) => ecsResourceId(r.cluster, r.service));
+  const [services, targets] = await Promise.all([describeServices(refs), describeScalableTargets(ids)]);
+  const failure = firstFailure(services.failed) ?? firstFailure(targets.failed);
+  if (failure) throw failure;
+  return refs.flatMap((r, i) => {
+    const service = services.found.get(ids[i]!);
     if (!service || service.status === 'INACTIVE') return [];
-    return [serviceView(r.cluster, service, targets.get(id))];
+    return [serviceView(r.cluster, service, targets.found.get(ids[i]!))];
   });
-}
-
-export async function readService(namespace: string, name: string): Promise<ResourceView | undefined> {
-  return (await readServiceViews([{ cluster: namespace, service: name }]))[0];
 }
 
 export async function readNodegroup(namespace: string, name: string): Promise<ResourceView | undefined> {
   try {
-    return nodegroupView(namespace, await via(eks, () => describeNodegroup(namespace, name)));
+    const s = nodegroupState(await describeNodegroup({ cluster: namespace, nodegroup: name }));
+    return {
+      kind: 'nodegroup',
+      namespace,
+      name,
+      desired: s.desired,
+      running: s.running,
+      pending: s.pending,
+      limits: { min: s.min, max: s.max },
+      suspension: s.suspension,
+      serviceStatus: s.status,
+    };
   } catch (err) {
     if (err instanceof TargetNotFoundError) return undefined;
     throw err;
   }
 }
 
+/** One resource by name, or undefined when it does not exist. */
 export async function read(kind: Kind, namespace: string, name: string): Promise<ResourceView | undefined> {
-  return kind === 'service' ? readService(namespace, name) : readNodegroup(namespace, name);
-}
-
-/** Read a resource named on the command line or fail with the not-found line; the names are checked before any call. */
-export async function mustRead(first: string, second: string | undefined, namespaceOpt: string): Promise<{ ref: ResourceRef; namespace: string; view: ResourceView }> {
-  const ref = parseResource(first, second);
-  const namespace = checkName(namespaceOpt, 'namespace');
-  const view = await read(ref.kind, namespace, ref.name);
-  if (!view) throw notFound(ref, namespace);
-  return { ref, namespace, view };
+  return kind === 'service' ? (await readServiceViews([{ cluster: namespace, service: name }]))[0] : readNodegroup(namespace, name);
 }
 
 function namespaceNotFound(kind: Kind, namespace: string): CliError {
@@ -141,10 +111,10 @@ function namespaceNotFound(kind: Kind, namespace: string): CliError {
 /** Every service of the namespaces (all ECS clusters when `namespaces` is undefined), sorted by namespace and name. */
 export async function listServices(namespaces: readonly string[] | undefined): Promise<ResourceView[]> {
   const all = namespaces === undefined;
-  const clusters = namespaces ?? (await via(ecs, () => listClusterNames()));
+  const clusters = namespaces ?? (await listClusterNames());
   const perCluster = await mapLimit(clusters, CONCURRENCY, async (cluster) => {
     try {
-      return (await via(ecs, () => listServiceNames(cluster))).map((service) => ({ cluster, service }));
+      return (await listServiceNames(cluster)).map((service) => ({ cluster, service }));
     } catch (err) {
       // A cluster deleted between the two calls is simply empty.
       if (isClusterNotFound(err)) {
@@ -160,12 +130,12 @@ export async function listServices(namespaces: readonly string[] | undefined): P
 /** Every node group of the namespaces (all EKS clusters when undefined), sorted by namespace and name. */
 export async function listNodegroups(namespaces: readonly string[] | undefined): Promise<ResourceView[]> {
   const all = namespaces === undefined;
-  const clusters = namespaces ?? (await via(eks, () => listEksClusterNames()));
+  const clusters = namespaces ?? (await listEksClusterNames());
   const perCluster = await mapLimit(clusters, CONCURRENCY, async (cluster) => {
     try {
-      return (await via(eks, () => listNodegroupNames(cluster))).map((nodegroup) => ({ cluster, nodegroup }));
+      return (await listNodegroupNames(cluster)).map((nodegroup) => ({ cluster, nodegroup }));
     } catch (err) {
-      if ((err as Error)?.name === 'ResourceNotFoundException') {
+      if (isAwsError(err, 'ResourceNotFoundException')) {
         if (all) return [];
         throw namespaceNotFound('nodegroup', cluster);
       }

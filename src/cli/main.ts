@@ -1,25 +1,35 @@
-import './quiet-sdk';
+import './sdk-defaults';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerCompletionCommands } from './commands/completion';
+import { registerDescribeCommand } from './commands/describe';
 import { registerGetCommand } from './commands/get';
+import { registerHoldsCommands } from './commands/holds';
 import { registerPauseCommands } from './commands/pause';
 import { registerPlanCommand } from './commands/plan';
 import { registerRunbookCommands } from './commands/runbooks';
 import { registerScaleCommand } from './commands/scale';
 import { registerSimulateCommand } from './commands/simulate';
 import { CliError, formatError, oneLine } from './errors';
+import type { RunContext } from './watch';
 
 export { CliError } from './errors';
+export type { RunContext } from './watch';
 
 // `mlscale get services -A | head`: a reader that stops early ends the output, not the process with a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code !== 'EPIPE') throw err;
 });
 
+/** package.json's version: what `mlscale --version` prints. */
+export const VERSION = (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+
 /** The program, fresh for every run (commander keeps parsed state on its commands). */
-export function buildProgram(): Command {
+export function buildProgram(ctx: RunContext = {}): Command {
   const program = new Command('mlscale')
-    .description('operate the scaling of mlscale inference pipelines on AWS (ECS services, EKS GPU node groups, runbooks)')
+    .description('operate the scaling of mlscale inference pipelines on AWS: ECS services and EKS GPU node groups, held by holds with an end')
+    .version(VERSION, '-V, --version', "print mlscale's version")
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -31,23 +41,31 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-A namespace is an ECS cluster (default 'default'), or the EKS cluster of a node group.
-AWS access uses the default credential chain and region; AWS_ENDPOINT_URL and
-AWS_ENDPOINT_URL_<SERVICE> redirect every call.
+Targets are the services and node groups of the config's environment (--config, default
+config/mlscale.json; --env, default production). A namespace is an ECS cluster, or the EKS
+cluster of a node group: -n, else $MLSCALE_NAMESPACE, else the environment's cluster.
+Every change is a hold with an end (scale: 'manual', 1h by default; pause: 4h), applied by one
+reconcile pass; 'mlscale holds' lists them. AWS access uses the default credential chain and
+region; AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> redirect every call.
 
 Examples:
-  mlscale get services -A
-  mlscale scale engine --replicas 6 -n pipestream
-  mlscale pause nodegroup/gpu-workers -n ml-prod
+  mlscale get services -o wide
+  mlscale scale engine --replicas 6
+  mlscale holds engine
+  mlscale describe engine
+  mlscale resume engine
   mlscale emergency engine --wait
   mlscale plan --rps 500 --p95-ms 50`,
     );
-  registerGetCommand(program);
+  registerGetCommand(program, ctx);
+  registerDescribeCommand(program);
   registerScaleCommand(program);
   registerPauseCommands(program);
+  registerHoldsCommands(program);
   registerRunbookCommands(program);
   registerPlanCommand(program);
   registerSimulateCommand(program);
+  registerCompletionCommands(program);
   return program;
 }
 
@@ -63,16 +81,26 @@ export function userArgs(argv: readonly string[]): string[] {
   return [...argv];
 }
 
-/** Run the CLI; resolves to the exit code. Writes only to process.stdout / process.stderr and never exits the process. */
-export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+/**
+ * Run the CLI; resolves to the exit code. Writes only to process.stdout /
+ * process.stderr and never exits the process. `ctx.signal` ends a
+ * `get --watch` (without it, Ctrl-C does).
+ */
+export async function main(argv: readonly string[], ctx: RunContext = {}): Promise<number> {
+  const program = buildProgram(ctx);
+  const args = userArgs(argv);
   try {
-    await program.parseAsync(userArgs(argv), { from: 'user' });
+    // No arguments: the help, as a request for it (stdout, exit 0).
+    if (args.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync(args, { from: 'user' });
     return 0;
   } catch (err) {
     // Help and version come back as CommanderErrors with exit code 0; real ones were already printed.
     if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`${formatError(err)}\n`);
+    process.stderr.write(`${await formatError(err)}\n`);
     return err instanceof CliError ? err.exitCode : 1;
   }
 }

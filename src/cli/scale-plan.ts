@@ -1,67 +1,72 @@
+import { MANUAL_HOLDER, PAUSE_HOLDER, epochSeconds, type Hold } from '../../lambdas/core/holds';
+import { emergencyCeiling, type TargetSpec } from '../../lambdas/core/targets';
 import { CliError } from './errors';
-import type { Kind } from './resource';
-
-export interface Change {
-  readonly from: number;
-  readonly to: number;
-}
-
-export interface ScalePlan {
-  readonly requested: number;
-  readonly from: number;
-  readonly to: number;
-  /** Present when min capacity changes. */
-  readonly min?: Change;
-  /** Present when max capacity changes (--raise-max). */
-  readonly max?: Change;
-  /** --replicas 0: suspend all automatic scaling (service) or tag the group paused (node group). */
-  readonly pause: boolean;
-  /** Asked above max without --raise-max: scheduled max instead. */
-  readonly cappedAt?: number;
-}
 
 export interface ScaleRequest {
   readonly replicas: number;
-  readonly raiseMax: boolean;
-  /** An explicit min capacity instead of the automatic one. */
+  /** `--min`: the floor, when it should sit below the replicas asked for. */
   readonly min?: number;
+  readonly raiseMax: boolean;
+  /** How long the hold lasts, seconds. */
+  readonly forSeconds: number;
+  /** Who asked ($USER), for the hold's reason. */
+  readonly user?: string;
+  readonly now: Date;
 }
 
+export interface ScalePlan {
+  /** The hold to write: `manual`, or `pause` for --replicas 0. */
+  readonly hold: Hold;
+  /** Holders of this operator's to release: `--replicas 0` replaces a manual floor. */
+  readonly release: readonly string[];
+  /** The one-shot desired the reconcile pass is asked for. */
+  readonly desired: number;
+  readonly warnings: readonly string[];
+}
+
+export const SCALE_BY = 'mlscale scale';
+
+const by = (user: string | undefined) => (user ? ` by ${user}` : '');
+
 /**
- * A manual scale the autoscaler will not undo: desired = replicas (capped at
- * max unless `raiseMax`), min moved to the new desired so target tracking (or
- * the scale-to-zero Lambda) cannot scale it back, max raised only on request.
- * Replicas 0 pauses instead, leaving min and max as they are — except on a
- * node group, where EKS requires min <= desired. An explicit `min` wins.
+ * `mlscale scale` as a hold: `manual` with floor = --min (else the replicas)
+ * so the autoscaler cannot scale it back, capped at max capacity (with a
+ * warning) unless --raise-max, which also asks for max up to the target's
+ * emergency ceiling; `--replicas 0` is the `pause` hold (every kind of
+ * automatic scaling suspended) with desired 0. Pure: the command writes what
+ * this returns and lets the reconciler apply it.
  */
-export function planScale(
-  kind: Kind,
-  current: { readonly desired: number; readonly limits?: { readonly min: number; readonly max: number } },
-  request: ScaleRequest,
-): ScalePlan {
-  const { replicas, raiseMax } = request;
-  const from = current.desired;
-  const limits = current.limits;
-  if (!limits) {
-    if (request.min !== undefined) throw new CliError('--min needs a scalable target (this service is not autoscaled)');
-    return { requested: replicas, from, to: replicas, pause: replicas === 0 };
+export function planScale(spec: TargetSpec, req: ScaleRequest): ScalePlan {
+  const { replicas, raiseMax } = req;
+  if (req.min !== undefined && req.min > replicas) throw new CliError(`--min ${req.min} is above --replicas ${replicas} (desired cannot be below min)`);
+  const createdAt = epochSeconds(req.now.getTime());
+  const times = { createdAt, expiresAt: createdAt + req.forSeconds };
+  const flags = `${req.min !== undefined ? ` --min ${req.min}` : ''}${raiseMax ? ' --raise-max' : ''}`;
+  const reason = `mlscale scale --replicas ${replicas}${flags}${by(req.user)}`;
+  if (replicas === 0) {
+    return {
+      hold: { target: spec.name, holder: PAUSE_HOLDER, suspendScaleIn: true, suspendScaleOut: true, suspendScheduled: true, reason, ...times },
+      release: [MANUAL_HOLDER],
+      desired: 0,
+      warnings: [],
+    };
   }
-  const capped = replicas > limits.max && !raiseMax;
-  const to = capped ? limits.max : replicas;
-  const max = Math.max(limits.max, to);
-  let min: number;
-  if (request.min !== undefined) min = request.min;
-  else if (replicas === 0) min = kind === 'nodegroup' ? 0 : limits.min;
-  else min = to;
-  if (min > max) throw new CliError(`--min ${min} is above the max capacity ${max}`);
-  if (kind === 'nodegroup' && min > to) throw new CliError(`--min ${min} is above the ${to} replicas asked for (EKS needs min <= desired)`);
+  const max = spec.maxCapacity;
+  const ceiling = emergencyCeiling(spec);
+  if (raiseMax && replicas > ceiling) {
+    throw new CliError(`--replicas ${replicas} is above the emergency ceiling ${ceiling} of ${spec.name} (--raise-max goes up to the ceiling, no further)`);
+  }
+  const warnings: string[] = [];
+  let desired = replicas;
+  if (replicas > max && !raiseMax) {
+    desired = max;
+    warnings.push(`only scheduled ${max} replicas (max capacity ${max}; use --raise-max to go up to the ceiling ${ceiling})`);
+  }
+  const floor = Math.min(req.min ?? replicas, desired);
   return {
-    requested: replicas,
-    from,
-    to,
-    pause: replicas === 0,
-    ...(min !== limits.min ? { min: { from: limits.min, to: min } } : {}),
-    ...(max !== limits.max ? { max: { from: limits.max, to: max } } : {}),
-    ...(capped ? { cappedAt: limits.max } : {}),
+    hold: { target: spec.name, holder: MANUAL_HOLDER, floor, ...(desired > max ? { ceiling: desired } : {}), reason, ...times },
+    release: [],
+    desired,
+    warnings,
   };
 }

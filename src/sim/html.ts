@@ -1,114 +1,169 @@
 /**
- * The `--html` report: one self-contained page (inline SVG and CSS, no
- * scripts, no network) with the summary table, load against ready capacity
- * per policy, and backlog over time.
+ * The `--html` report of `mlscale simulate`: builds the report's input from a
+ * Comparison (and the tuning result) and renders it with src/sim/report
+ * (uPlot charts inlined into one self-contained page).
  */
 import type { Comparison } from './compare';
-import type { PolicyName } from './simulate';
-import { maxOf } from './trace';
+import { renderReport } from './report/render';
+import type { ReportInput, ReportMarker, ReportSeries } from './report/model';
+import { violationRanges } from './report/markers';
+import type { PolicyName, Timeline } from './simulate';
 import type { TuneResult } from './tune';
+import { VIOLATION_BACKLOG_SHARE } from './world';
 
-const COLORS: Record<PolicyName | 'load', string> = {
-  load: '#222222',
-  'target-tracking': '#d95f02',
-  mlscale: '#1b9e77',
-  oracle: '#7570b3',
+/**
+ * A timeline as it may grow: per-minute violation flags and the minutes an
+ * emergency scale-out fired. Used when present; derived or left out when not.
+ */
+type TimelineWithMarkers = Timeline & {
+  readonly violation?: ArrayLike<boolean | number>;
+  /** Minute indices of emergencies (or one 0/1 flag per minute). */
+  readonly emergencies?: ArrayLike<number>;
 };
 
-const W = 1100;
-const H = 300;
-const PAD = { left: 60, right: 20, top: 20, bottom: 30 };
-const MAX_POINTS = 1_200;
+/** The trace summary, with fields a later Comparison may carry. */
+type TraceWithExtras = Comparison['trace'] & { readonly gapsFilled?: number };
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** What the CLI may add that a Comparison does not hold. */
+export interface HtmlExtras {
+  /** Lines for the "Notes" list (e.g. "trace rescaled ×2.4 so its peak needs 80 % of max capacity"). */
+  readonly notes?: readonly string[];
+  /** Planned events of the pool: start and end as ISO-8601 or epoch ms. */
+  readonly events?: readonly { readonly name: string; readonly start: string | number; readonly end: string | number }[];
+}
 
-/** Downsample to at most MAX_POINTS buckets, keeping each bucket's maximum (peaks matter). */
-function buckets(values: ArrayLike<number>): number[] {
-  const n = values.length;
-  const size = Math.max(1, Math.ceil(n / MAX_POINTS));
-  const out: number[] = [];
-  for (let i = 0; i < n; i += size) {
-    let max = -Infinity;
-    for (let j = i; j < Math.min(n, i + size); j++) max = Math.max(max, values[j]!);
-    out.push(max);
+/**
+ * The simulator's SLO-violation minutes, recomputed from a timeline exactly as
+ * the world model counts them (world.ts): the backlog left at the end of a
+ * minute is above VIOLATION_BACKLOG_SHARE of its ready capacity, or work waits
+ * with no ready task (then the whole demand is backlog).
+ */
+export function derivedViolations(t: Timeline, capacityPerTask: number): Uint8Array {
+  const n = Math.min(t.ready.length, t.backlog.length);
+  const out = new Uint8Array(n);
+  for (let m = 0; m < n; m++) {
+    const capacity = t.ready[m]! * capacityPerTask * 60;
+    out[m] = (capacity > 0 ? t.backlog[m]! > VIOLATION_BACKLOG_SHARE * capacity : t.backlog[m]! > 0) ? 1 : 0;
   }
   return out;
 }
 
-function chart(title: string, unit: string, series: { label: string; color: string; values: number[]; dashed?: boolean }[], start: number, minutes: number): string {
-  const maxY = Math.max(1, ...series.map((s) => maxOf(s.values))) * 1.05;
-  const len = Math.max(...series.map((s) => s.values.length));
-  const x = (i: number) => PAD.left + ((W - PAD.left - PAD.right) * i) / Math.max(1, len - 1);
-  const y = (v: number) => H - PAD.bottom - ((H - PAD.top - PAD.bottom) * v) / maxY;
-  const lines = series
-    .map(
-      (s) =>
-        `<polyline fill="none" stroke="${s.color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="4 3"' : ''} points="${s.values
-          .map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`)
-          .join(' ')}"/>`,
-    )
-    .join('\n');
-  const ticks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<text x="${PAD.left - 6}" y="${y(maxY * f) + 4}" text-anchor="end">${(maxY * f).toFixed(maxY < 10 ? 1 : 0)}</text>`)
-    .join('');
-  const timeTicks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => {
-      const t = new Date(start + f * minutes * 60_000).toISOString().slice(0, 16).replace('T', ' ');
-      const anchor = f === 0 ? 'start' : f === 1 ? 'end' : 'middle';
-      return `<text x="${PAD.left + (W - PAD.left - PAD.right) * f}" y="${H - 8}" text-anchor="${anchor}">${t}</text>`;
-    })
-    .join('');
-  // Inline style: the page's CSS colours axis text, and CSS beats presentation attributes.
-  const legend = series.map((s, i) => `<text x="${PAD.left + 10 + i * 190}" y="${PAD.top}" style="fill:${s.color}">■ ${escape(s.label)}</text>`).join('');
-  return `<h2>${escape(title)}</h2>
-<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${escape(title)}">
-<line x1="${PAD.left}" y1="${H - PAD.bottom}" x2="${W - PAD.right}" y2="${H - PAD.bottom}" stroke="#999"/>
-<line x1="${PAD.left}" y1="${PAD.top}" x2="${PAD.left}" y2="${H - PAD.bottom}" stroke="#999"/>
-<text x="12" y="${PAD.top + 10}" transform="rotate(-90 12 ${PAD.top + 10})" text-anchor="end">${escape(unit)}</text>
-${ticks}${timeTicks}${legend}
-${lines}
-</svg>`;
+/** Emergency minutes from either shape: a list of minute indices, or one 0/1 flag per minute. */
+function emergencyMinutes(e: ArrayLike<number>, minutes: number): number[] {
+  const xs = Array.from(e);
+  const flags = xs.length === minutes && minutes > 1 && xs.every((v) => v === 0 || v === 1);
+  return flags ? xs.flatMap((v, m) => (v ? [m] : [])) : xs.filter((m) => Number.isInteger(m) && m >= 0 && m < minutes);
 }
 
-export function htmlReport(c: Comparison, policies: readonly PolicyName[], title: string, tuned?: TuneResult): string {
+export interface TuningVerdict {
+  readonly recommend: boolean;
+  readonly reason: string;
+  readonly fragment?: Record<string, number>;
+  readonly heldOut: string;
+}
+
+const fixed2 = (x: number) => x.toFixed(2);
+const int = (x: number) => x.toLocaleString('en-US');
+
+/**
+ * Recommend the tuned values only if, on the held-out half, they use fewer
+ * task-minutes than the defaults without more violation minutes.
+ */
+export function tuningVerdict(t: TuneResult): TuningVerdict {
+  const h = t.heldOut;
+  const [tuned, defaults] = [h.mlscale, h.defaults];
+  const ratio = (a: number) => fixed2(a / Math.max(1, h.oracle.taskMinutes));
+  const heldOut =
+    `Held-out half (${int(h.minutes)} minutes): mlscale tuned ${int(tuned.taskMinutes)} task-minutes (${ratio(tuned.taskMinutes)} × oracle), ${fixed2(tuned.violationPercent)} % violation minutes; ` +
+    `with the defaults ${int(defaults.taskMinutes)} task-minutes (${ratio(defaults.taskMinutes)} × oracle), ${fixed2(defaults.violationPercent)} %.`;
+  const infeasible = t.feasible ? '' : ' No setting met the violation budget on the first half; the one with the fewest violation minutes was tried.';
+  if (t.changes.length === 0) {
+    return { recommend: false, reason: `The defaults were already the best setting on the first half; there is nothing to change.${infeasible}`, heldOut };
+  }
+  const fewer = tuned.taskMinutes < defaults.taskMinutes;
+  const noWorse = tuned.violationPercent <= defaults.violationPercent + 1e-9;
+  const tried = t.changes.map((c) => `${c.path} ${c.from} → ${c.to}`).join(', ');
+  if (!fewer) {
+    return {
+      recommend: false,
+      reason: `On the held-out half the tuned values (${tried}) used ${int(tuned.taskMinutes)} task-minutes against ${int(defaults.taskMinutes)} with the defaults: no saving.${infeasible}`,
+      heldOut,
+    };
+  }
+  if (!noWorse) {
+    return {
+      recommend: false,
+      reason: `On the held-out half the tuned values (${tried}) saved task-minutes but raised violation minutes from ${fixed2(defaults.violationPercent)} % to ${fixed2(tuned.violationPercent)} %.${infeasible}`,
+      heldOut,
+    };
+  }
+  const saved = (100 * (defaults.taskMinutes - tuned.taskMinutes)) / Math.max(1, defaults.taskMinutes);
+  return {
+    recommend: true,
+    reason: `On the held-out half the tuned values used ${saved.toFixed(1)} % fewer task-minutes than the defaults with ${fixed2(tuned.violationPercent)} % violation minutes (defaults ${fixed2(defaults.violationPercent)} %).${infeasible} The changes, as config paths and their new values:`,
+    fragment: Object.fromEntries(t.changes.map((c) => [c.path, c.to])),
+    heldOut,
+  };
+}
+
+const toMs = (t: string | number) => (typeof t === 'number' ? t : Date.parse(t));
+
+/** The report input for a comparison: what `htmlReport` renders; exported for tests. */
+export function reportInput(c: Comparison, policies: readonly PolicyName[], title: string, tuned?: TuneResult, extras: HtmlExtras = {}): ReportInput {
   const perTask = c.pool.capacityPerTask;
-  const loadSeries = { label: 'load (req/s)', color: COLORS.load, values: buckets(c.loadRps) };
-  const capacity = policies.map((p) => ({
-    label: `${p} ready capacity`,
-    color: COLORS[p],
-    values: buckets(Float64Array.from(c.timelines[p].ready, (r) => r * perTask)),
-    dashed: p === 'oracle',
-  }));
-  const backlog = policies.map((p) => ({ label: `${p} backlog`, color: COLORS[p], values: buckets(c.timelines[p].backlog) }));
-  const start = Date.parse(c.trace.start);
-  const rows = policies
-    .map((p) => {
-      const r = c.policies[p];
-      return `<tr><td style="color:${COLORS[p]}">${p}</td><td>${r.taskMinutes}</td><td>${r.vsOracle.taskMinutes.toFixed(2)}</td><td>${r.costUsd.toFixed(2)}</td><td>${r.violationMinutes}</td><td>${r.violationPercent.toFixed(2)} %</td><td>${r.peakBacklog}</td><td>${r.scaleActions}</td><td>${r.coldStarts}</td><td>${r.emergencies}</td></tr>`;
-    })
-    .join('\n');
-  const tuning = tuned
-    ? `<h2>Tuning (fitted on the first half, judged on the second)</h2>
-<p>${tuned.changes.length ? 'Recommended changes:' : 'The defaults were best; no change recommended.'}</p>
-<ul>${tuned.changes.map((ch) => `<li><code>${escape(ch.path)}</code>: ${ch.from} → ${ch.to}</li>`).join('')}</ul>
-<p>Held-out half (${tuned.heldOut.minutes} minutes): mlscale tuned ${tuned.heldOut.mlscale.taskMinutes} task-minutes (${(tuned.heldOut.mlscale.taskMinutes / Math.max(1, tuned.heldOut.oracle.taskMinutes)).toFixed(2)} × oracle), ${tuned.heldOut.mlscale.violationPercent.toFixed(2)} % violation minutes; with the defaults ${tuned.heldOut.defaults.taskMinutes} task-minutes, ${tuned.heldOut.defaults.violationPercent.toFixed(2)} %.</p>`
-    : '';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
-table { border-collapse: collapse; } td, th { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; }
-td:first-child, th:first-child { text-align: left; } svg text { font-size: 11px; fill: #444; } code { background: #f4f4f4; padding: 1px 4px; }
-</style></head><body>
-<h1>${escape(title)}</h1>
-<p>Pool <b>${escape(c.pool.name)}</b> (${escape(c.pool.kind)}, ${c.pool.minCapacity}-${c.pool.maxCapacity} tasks, ${perTask} req/s per task, start-up ${c.pool.startupSeconds} s).
-Trace <b>${escape(c.trace.name)}</b>: ${c.minutes} minutes from ${escape(c.trace.start)}, ${escape(c.trace.shape)} every ${c.trace.intervalSeconds} s, peak ${c.trace.peakRps} req/s, mean ${c.trace.meanRps} req/s.</p>
-<table><tr><th>policy</th><th>task-minutes</th><th>× oracle</th><th>cost $</th><th>violation minutes</th><th>violation %</th><th>peak backlog</th><th>scale actions</th><th>cold starts</th><th>emergencies</th></tr>
-${rows}</table>
-${chart('Load and ready capacity', 'req/s', [loadSeries, ...capacity], start, c.minutes)}
-${chart('Backlog (requests waiting)', 'requests', backlog, start, c.minutes)}
-${tuning}
-<p><small>mlscale what-if simulator; model and assumptions in docs/simulator.md. Generated ${new Date().toISOString()}.</small></p>
-</body></html>
-`;
+  const startMs = Date.parse(c.trace.start);
+  const markers: ReportMarker[] = [];
+  const notes: string[] = [...(extras.notes ?? [])];
+  const series: ReportSeries[] = policies.map((p) => {
+    const t = c.timelines[p] as TimelineWithMarkers;
+    const violation = t.violation ?? derivedViolations(t, perTask);
+    for (const r of violationRanges(violation)) markers.push({ kind: 'violation', policy: p, from: r.from, to: r.to });
+    if (t.emergencies) {
+      for (const m of emergencyMinutes(t.emergencies, c.minutes)) markers.push({ kind: 'emergency', policy: p, from: m, to: m + 1, label: 'emergency scale-out' });
+    }
+    return { policy: p, ready: t.ready, tasks: t.tasks, backlog: t.backlog };
+  });
+  const unplaced = policies.filter((p) => c.policies[p].emergencies > 0 && !(c.timelines[p] as TimelineWithMarkers).emergencies);
+  if (unplaced.length) {
+    notes.push(`Emergencies (${unplaced.map((p) => `${p}: ${c.policies[p].emergencies}`).join(', ')}) are counted in the table; this run does not record their minutes, so they are not marked on the charts.`);
+  }
+  for (const e of extras.events ?? []) {
+    const from = Math.floor((toMs(e.start) - startMs) / 60_000);
+    const to = Math.ceil((toMs(e.end) - startMs) / 60_000);
+    if (Number.isFinite(from) && Number.isFinite(to) && to > 0 && from < c.minutes) markers.push({ kind: 'event', from: Math.max(0, from), to: Math.min(c.minutes, to), label: e.name });
+  }
+  const ceilingRps = c.pool.maxCapacity * perTask;
+  if (c.trace.peakRps > ceilingRps) {
+    notes.push(
+      `The peak load, ${int(c.trace.peakRps)} req/s, is above the pool's maximum capacity (${c.pool.maxCapacity} tasks × ${perTask} req/s = ${int(ceilingRps)} req/s): no policy can serve it at max capacity without a backlog.`,
+    );
+  }
+  const gaps = (c.trace as TraceWithExtras).gapsFilled;
+  if (gaps) notes.push(`${int(gaps)} missing source intervals of the trace were filled by holding the previous value.`);
+
+  const rows = policies.map((p) => {
+    const r = c.policies[p];
+    return [p, int(r.taskMinutes), fixed2(r.vsOracle.taskMinutes), fixed2(r.costUsd), int(r.violationMinutes), `${fixed2(r.violationPercent)} %`, int(r.peakBacklog), int(r.scaleActions), int(r.coldStarts), int(r.emergencies)];
+  });
+  return {
+    title,
+    subtitle:
+      `Pool ${c.pool.name} (${c.pool.kind}, ${c.pool.minCapacity}-${c.pool.maxCapacity} tasks, ${perTask} req/s per task, start-up ${c.pool.startupSeconds} s). ` +
+      `Trace ${c.trace.name}: ${int(c.minutes)} minutes from ${c.trace.start}, ${c.trace.shape} every ${c.trace.intervalSeconds} s, peak ${int(c.trace.peakRps)} req/s, mean ${int(c.trace.meanRps)} req/s.`,
+    startMs,
+    loadRps: c.loadRps,
+    capacityPerTask: perTask,
+    series,
+    markers,
+    table: {
+      headers: ['policy', 'task-minutes', '× oracle', 'cost $', 'violation minutes', 'violation %', 'peak backlog', 'scale actions', 'cold starts', 'emergencies'],
+      rows,
+    },
+    notes,
+    ...(tuned ? { tuning: tuningVerdict(tuned) } : {}),
+  };
+}
+
+export function htmlReport(c: Comparison, policies: readonly PolicyName[], title: string, tuned?: TuneResult, extras?: HtmlExtras): string {
+  return renderReport(reportInput(c, policies, title, tuned, extras));
 }

@@ -11,6 +11,8 @@ export interface Tunables {
   readonly leadMinutes: number;
   readonly headroom: number;
   readonly idleMinutes: number;
+  /** Seconds a backlog should take to clear (drain-sized scale-out and emergencies). */
+  readonly drainSeconds: number;
 }
 
 /** Everything the simulator needs about the one pool it replays a trace through. */
@@ -19,9 +21,24 @@ export interface SimPool {
   readonly pool: ResolvedPool;
   readonly thresholds: Thresholds;
   readonly tunables: Tunables;
-  readonly predictive: { readonly enabled: boolean; readonly mode: string; readonly horizonHours: number; readonly scheduleMinutes: number };
+  readonly predictive: {
+    readonly enabled: boolean;
+    readonly mode: string;
+    readonly horizonHours: number;
+    readonly scheduleMinutes: number;
+    readonly historyDays: number;
+    /** Largest backtest WAPE (a fraction) at which the forecast is acted on. */
+    readonly maxError: number;
+  };
   /** The alarms that declare an emergency for this pool (as deployed: emergency.alarmKinds it has). */
-  readonly emergency: { readonly enabled: boolean; readonly ceiling: number; readonly stableMinutes: number; readonly alarms: readonly AlarmSpec[] };
+  readonly emergency: {
+    readonly enabled: boolean;
+    readonly ceiling: number;
+    readonly stableMinutes: number;
+    /** How long an incident's hold lasts when nothing releases it (the runbook's readiness + monitoring time). */
+    readonly holdMinutes: number;
+    readonly alarms: readonly AlarmSpec[];
+  };
   readonly plannedEvents: readonly PlannedEvent[];
   readonly peakHours: readonly PeakHours[];
   /** USD per task-hour (Fargate vCPU + memory, or the GPU instance's share). */
@@ -50,6 +67,7 @@ export function defaultTunables(pool: ResolvedPool, thresholds: Thresholds): Tun
     leadMinutes: pool.predictive.leadMinutes,
     headroom: pool.predictive.headroom,
     idleMinutes: pool.kind === 'scale-to-zero' ? pool.idleMinutes : 5,
+    drainSeconds: pool.kind === 'always-on' ? pool.drainSeconds : 120,
   };
 }
 
@@ -67,11 +85,14 @@ export function simPoolFrom(env: ResolvedEnvironment, poolName?: string, tunable
       mode: pool.predictive.mode,
       horizonHours: env.predictive.horizonHours,
       scheduleMinutes: env.predictive.scheduleMinutes,
+      historyDays: env.predictive.historyDays,
+      maxError: 0.25,
     },
     emergency: {
       enabled: pool.emergency.enabled,
       ceiling: pool.emergency.ceiling,
       stableMinutes: env.emergency.stableMinutes,
+      holdMinutes: 195,
       alarms: pool.emergency.enabled ? alarmSpecsForPool(pool, env.thresholds, env.clusterName).filter((a) => env.emergency.alarmKinds.includes(a.kind)) : [],
     },
     plannedEvents: env.plannedEvents.filter((e) => e.pool === pool.name),

@@ -9,10 +9,14 @@
  * - `oracle`: perfect foresight, ready capacity = what each minute needs.
  */
 import { clamp } from '../../lambdas/core/capacity';
-import { planEmergency } from '../../lambdas/core/emergency';
-import { forecastHourly, hourlyPeaks, selectModel } from '../../lambdas/core/forecast';
-import { planPrescale, type PlannedAction } from '../../lambdas/core/prescale-plan';
-import { decideScaleToZero, lookbackMinutes } from '../../lambdas/core/scale-to-zero';
+import { drainHold, type DrainSpec } from '../../lambdas/core/drain';
+import { emergencyHold, openingRaise, watchIncident } from '../../lambdas/core/emergency-raise';
+import { fitForecast, forecastFrom, forecastOrigin, forecastTrust, type FittedForecast } from '../../lambdas/core/forecast';
+import { forecastHolds } from '../../lambdas/core/forecast-holds';
+import { holderKind, isActive, NOT_SUSPENDED, type Hold, type Suspension } from '../../lambdas/core/holds';
+import { reconcile } from '../../lambdas/core/reconcile';
+import { scheduleHolds } from '../../lambdas/core/schedules';
+import { idleVerdict, lookbackMinutes, wakeHold, workState } from '../../lambdas/core/work';
 import type { AlarmSpec } from '../../lambdas/core/alarm-specs';
 import { evaluateAlarm } from './alarm-eval';
 import type { SimPool } from './sim-config';
@@ -49,13 +53,34 @@ export interface SimRun {
   readonly timeline: Timeline;
 }
 
-/** Forecasts depend on the trace only, not on the tunables: `--tune` reuses them. */
+/**
+ * Forecasts depend on the trace only, not on the tunables: one fit per
+ * refit origin (every 6 hours, as AWS predictive scaling and the predictive
+ * Lambda do), shared by every run over the trace (`--tune` makes hundreds).
+ */
 export class ForecastCache {
-  private readonly byMinute = new Map<number, number[] | null>();
+  private readonly byOrigin = new Map<number, FittedForecast | null>();
+  /** Hourly peaks of the trace, computed once. */
+  private peaks: { start: number; values: Float64Array } | undefined;
 
-  get(minute: number, compute: () => number[] | null): number[] | null {
-    if (!this.byMinute.has(minute)) this.byMinute.set(minute, compute());
-    return this.byMinute.get(minute)!;
+  get(origin: number, compute: () => FittedForecast | null): FittedForecast | null {
+    if (!this.byOrigin.has(origin)) this.byOrigin.set(origin, compute());
+    return this.byOrigin.get(origin)!;
+  }
+
+  /** Peak load of every whole hour of the trace (req/s), hours from the first whole hour. */
+  hourlyPeaks(trace: MinuteTrace): { start: number; values: Float64Array } {
+    if (!this.peaks) {
+      const start = Math.ceil(trace.start / HOUR) * HOUR;
+      const first = Math.round((start - trace.start) / MINUTE);
+      const values = new Float64Array(Math.max(0, Math.floor((trace.rps.length - first) / 60)));
+      for (let m = first; m < first + values.length * 60; m++) {
+        const h = Math.floor((m - first) / 60);
+        if (trace.rps[m]! > values[h]!) values[h] = trace.rps[m]!;
+      }
+      this.peaks = { start, values };
+    }
+    return this.peaks;
   }
 }
 
@@ -153,10 +178,16 @@ export function simulate(trace: MinuteTrace, sim: SimPool, policy: PolicyName, o
 /**
  * The autoscaler of the `target-tracking` and `mlscale` policies: it sees the
  * minute's datapoints and returns the desired capacity for the next minute.
+ * For `mlscale` every actor writes holds exactly as the Lambdas do (the
+ * emergency, the forecast, the schedules, scale-to-zero's wake) and the same
+ * `reconcile` turns them into the limits target tracking works within: what
+ * the simulator measures is what deploys.
  */
 class Controller {
   private readonly cpu: (number | undefined)[] = [];
   private readonly lag: number[] = [];
+  /** Requests served per second (the request-count metric). */
+  private readonly served: number[] = [];
   private readonly queuePerTask: number[] = [];
   private readonly p95: (number | undefined)[] = [];
   private readonly p99: (number | undefined)[] = [];
@@ -167,14 +198,11 @@ class Controller {
   private readonly full: boolean;
   private readonly toZero: boolean;
 
-  private scheduled: PlannedAction[] = [];
-  /**
-   * The floor the scale-to-zero Lambda keeps (min 0 when idle, scaleFromZeroTo while there is work);
-   * set at the first minute from the capacity the run starts with, as a running pool would have it.
-   */
-  private lambdaFloor: number | undefined;
-  private scheduledMin: number;
-  private incident: { min: number; max: number; okMinutes: number } | undefined;
+  /** The holds the actors have written, by holder. */
+  private readonly holds = new Map<string, Hold>();
+  /** What the reconciler last registered. */
+  private limits: { min: number; max: number; suspension: Suspension };
+  private incident: { holder: string; okMinutes: number } | undefined;
   private alarmWasFiring = false;
   emergencies = 0;
 
@@ -187,12 +215,14 @@ class Controller {
     const { pool, thresholds, tunables } = sim;
     this.full = policy === 'mlscale';
     this.toZero = pool.kind === 'scale-to-zero';
-    this.scheduledMin = pool.minCapacity;
+    this.limits = { min: pool.minCapacity, max: pool.maxCapacity, suspension: NOT_SUSPENDED };
     const metrics: TrackedMetric[] = [];
     let step: StepPolicy | undefined;
     if (pool.kind === 'always-on') {
       metrics.push({ name: 'CPU', target: this.full ? tunables.cpuPercent : thresholds.cpuPercent, series: this.cpu });
-      if (pool.trackConsumerLag) metrics.push({ name: 'ConsumerLag', target: thresholds.consumerLag, series: this.lag });
+      // mlscale sizes scale-out on the lag to what drains it (the drain floor below) instead of tracking total lag,
+      // unless the pool asks for AWS target tracking on lag.
+      if (pool.trackConsumerLag && (!this.full || pool.lagScaling === 'target-tracking')) metrics.push({ name: 'ConsumerLag', target: thresholds.consumerLag, series: this.lag });
     } else {
       metrics.push({ name: 'queue per task', target: thresholds.queueDepthPerTask, series: this.queuePerTask });
       if (pool.kind === 'demand') step = { series: this.p99, threshold: thresholds.cpuModuleP99Ms, steps: [20, 50] };
@@ -206,9 +236,14 @@ class Controller {
     return this.trace.start + minute * MINUTE;
   }
 
+  private put(h: Hold): void {
+    this.holds.set(h.holder, h);
+  }
+
   observe(m: number, s: MinuteState): number | undefined {
     this.cpu[m] = s.cpu;
     this.lag[m] = s.queueDepth;
+    this.served[m] = s.servedRps;
     this.queuePerTask[m] = s.ready > 0 ? s.queueDepth / s.ready : s.queueDepth;
     this.p95[m] = s.p95Ms;
     this.p99[m] = s.p99Ms;
@@ -218,56 +253,59 @@ class Controller {
 
     const { pool } = this.sim;
     const next = m + 1;
+    const now = this.time(next);
     let desired = s.desired;
     let min = pool.minCapacity;
     let max = pool.maxCapacity;
+    let scaleInSuspended = false;
     if (this.full) {
-      this.runEmergency(next, s);
-      if (!this.incident) {
-        this.runPredictive(next, s);
-        for (const a of this.scheduled) if (a.at <= this.time(next)) this.scheduledMin = a.minCapacity;
-        this.scheduled = this.scheduled.filter((a) => a.at > this.time(next));
-      }
-      min = Math.max(min, this.scheduledMin, this.incident?.min ?? 0);
-      max = Math.max(max, this.incident?.max ?? 0);
+      this.runEmergency(next, s, now);
+      this.runDrain(next, s, now);
+      this.runPredictive(next, s, now);
+      let idle: { idle: boolean; reason: string } | undefined;
+      if (this.toZero) idle = this.runScaleToZero(next, s, now);
+      const stored = [...this.holds.values()].filter((h) => h.expiresAt * 1000 > now);
+      for (const h of this.holds.values()) if (h.expiresAt * 1000 <= now) this.holds.delete(h.holder);
+      const forecastFloor = Math.max(0, ...stored.filter((h) => holderKind(h.holder) === 'predictive' && isActive(h, now)).map((h) => h.floor ?? 0));
+      const holds = [...stored, ...scheduleHolds({ name: pool.name, plannedEvents: this.sim.plannedEvents, peakHours: this.sim.peakHours }, now, Math.max(pool.minCapacity, forecastFloor))];
+      const r = reconcile({
+        configured: { min: pool.minCapacity, max: pool.maxCapacity, ceiling: this.sim.emergency.enabled ? this.sim.emergency.ceiling : pool.maxCapacity, scaleToZero: this.toZero && pool.minCapacity === 0 },
+        holds,
+        observed: { desired, min: this.limits.min, max: this.limits.max, suspension: this.limits.suspension, registered: true },
+        now,
+        ...(idle ? { idle } : {}),
+      });
+      this.limits = { min: r.min, max: r.max, suspension: r.suspension };
+      [desired, min, max, scaleInSuspended] = [r.desired, r.min, r.max, r.suspension.dynamicIn];
     }
-
-    if (this.full && this.toZero) {
-      if (this.lambdaFloor === undefined) {
-        const from = pool.kind === 'scale-to-zero' ? pool.scaleFromZeroTo : 1;
-        this.lambdaFloor = s.desired > 0 ? Math.min(max, Math.max(from, min)) : min;
-      }
-      // The Lambda sets the floor (and desired with it); target tracking works above it.
-      const to = this.scaleToZero(next, desired, min, max);
-      if (to !== desired) this.lambdaFloor = to > desired ? to : min;
-      desired = to;
-      min = Math.max(min, this.lambdaFloor);
-    }
-    const tt = this.tracking.decide(next, desired, this.incident !== undefined);
+    const tt = this.tracking.decide(next, desired, scaleInSuspended);
     if (tt) desired = tt.desired;
     // Application Auto Scaling keeps desired within the registered limits.
     return clamp(desired, min, max);
   }
 
-  private scaleToZero(minute: number, desired: number, min: number, max: number): number {
+  /** Scale-to-zero's wake hold, as the reconciler writes it; returns the idle verdict for the pass. */
+  private runScaleToZero(minute: number, s: MinuteState, now: number): { idle: boolean; reason: string } {
     const { pool, tunables } = this.sim;
     const lookback = lookbackMinutes({ idleMinutes: tunables.idleMinutes });
     const points = [];
     const newest = minute - METRIC_DELAY_MINUTES;
     for (let k = Math.max(0, newest - lookback); k <= newest; k++) points.push({ t: this.time(k), v: this.work[k]! });
-    const decision = decideScaleToZero({
-      policy: {
-        minCapacity: min,
-        maxCapacity: max,
-        idleMinutes: tunables.idleMinutes,
-        scaleFromZeroTo: pool.kind === 'scale-to-zero' ? pool.scaleFromZeroTo : 1,
-        missingDataIsIdle: pool.kind === 'scale-to-zero' ? pool.missingDataIsIdle : false,
-      },
-      desired,
-      work: { points },
-      now: this.time(minute),
-    });
-    return decision.to;
+    const spec = {
+      name: pool.name,
+      idleMinutes: tunables.idleMinutes,
+      scaleFromZeroTo: pool.kind === 'scale-to-zero' ? pool.scaleFromZeroTo : 1,
+    };
+    const state = workState(
+      { work: { points } },
+      { idleMinutes: tunables.idleMinutes, missingDataIsIdle: pool.kind === 'scale-to-zero' ? pool.missingDataIsIdle : false, gpuIdlePercent: 5 },
+      now,
+    );
+    const wake = wakeHold(spec, state, s.desired, this.holds.get('wake'), now);
+    const verdict = idleVerdict({}, state);
+    if (wake) this.put(wake);
+    else if (verdict.idle) this.holds.delete('wake');
+    return verdict;
   }
 
   /** The simulated datapoints an alarm kind watches. */
@@ -290,74 +328,114 @@ class Controller {
     }
   }
 
-  private runEmergency(minute: number, s: MinuteState): void {
+  /** What the metrics say of the backlog at the newest datapoint the controller can see. */
+  private backlogAt(minute: number) {
+    const newest = minute - METRIC_DELAY_MINUTES;
+    if (newest < 0 || this.lag[newest] === undefined) return undefined;
+    return {
+      observation: { backlog: this.lag[newest]!, ...(newest > 0 ? { previousBacklog: this.lag[newest - 1]! } : {}), processedPerSecond: this.served[newest]! },
+      ready: this.ready[newest]!,
+    };
+  }
+
+  /** The drain settings the targets document gives an always-on pool that scales on lag (tunables applied). */
+  private drainSpec(): DrainSpec | undefined {
+    const { pool, tunables, thresholds } = this.sim;
+    if (pool.kind !== 'always-on' || !pool.trackConsumerLag || pool.lagScaling !== 'drain') return undefined;
+    return {
+      capacityPerTask: pool.capacityPerTask,
+      targetUtilization: tunables.cpuPercent / 100,
+      drainSeconds: tunables.drainSeconds,
+      startupSeconds: pool.startupSeconds,
+      backlogThreshold: thresholds.consumerLag,
+    };
+  }
+
+  /** The reconciler's drain floor (lambdas/core/drain.ts), renewed while the backlog needs it. */
+  private runDrain(minute: number, s: MinuteState, now: number): void {
+    const spec = this.drainSpec();
+    if (!spec) return;
+    const hold = drainHold(this.sim.pool.name, spec, this.backlogAt(minute), Math.max(s.desired, this.sim.pool.minCapacity), this.sim.pool.maxCapacity, now);
+    if (hold) this.put(hold);
+  }
+
+  /**
+   * The emergency runbook: when an emergency alarm fires, open an incident
+   * sized to the backlog — or none, when the capacity already asked for
+   * clears it in time; each minute keep the raise sized to the backlog, and
+   * release it as soon as the alarms are OK and the backlog has drained, or
+   * once the alarms have stayed OK for the stable period.
+   */
+  private runEmergency(minute: number, s: MinuteState, now: number): void {
     const { emergency, pool } = this.sim;
     if (!emergency.enabled || emergency.alarms.length === 0) return;
     const newest = minute - METRIC_DELAY_MINUTES;
     const firing = emergency.alarms.some((a) => evaluateAlarm(a, this.seriesFor(a.kind), newest) === 'ALARM');
+    if (this.incident && !this.holds.has(this.incident.holder)) this.incident = undefined;
+    const signal = this.backlogAt(minute);
+    const drain = this.drainSpec();
     if (this.incident) {
-      // The runbook resumes once the alarms have been OK for the stable period.
       this.incident.okMinutes = firing ? 0 : this.incident.okMinutes + 1;
-      if (this.incident.okMinutes >= emergency.stableMinutes) this.incident = undefined;
+      const watch = watchIncident(this.holds.get(this.incident.holder)!, signal, drain, pool.maxCapacity, emergency.ceiling, !firing);
+      if (watch.drained || this.incident.okMinutes >= emergency.stableMinutes) {
+        this.holds.delete(this.incident.holder);
+        this.incident = undefined;
+      } else if (watch.resized) {
+        this.put(watch.resized);
+      }
     } else if (firing && !this.alarmWasFiring) {
-      const min = Math.max(pool.minCapacity, this.scheduledMin);
-      const plan = planEmergency({ desired: s.desired, min, max: pool.maxCapacity }, emergency.ceiling);
-      this.incident = { min: plan.after.min, max: plan.after.max, okMinutes: 0 };
-      this.emergencies++;
+      const { raise } = openingRaise(s.desired, signal, drain, pool.maxCapacity, emergency.ceiling);
+      if (raise) {
+        const hold = emergencyHold(pool.name, `sim-${minute}`, raise, now, emergency.holdMinutes);
+        this.put(hold);
+        this.incident = { holder: hold.holder, okMinutes: 0 };
+        this.emergencies++;
+      }
     }
     this.alarmWasFiring = firing;
   }
 
-  private runPredictive(minute: number, s: MinuteState): void {
+  /** The predictive Lambda: on its schedule, the forecast's next hours as holds, when the forecast has earned trust. */
+  private runPredictive(_minute: number, _s: MinuteState, now: number): void {
     const { sim } = this;
-    const hasSchedules = sim.plannedEvents.length > 0 || sim.peakHours.length > 0;
-    if (!sim.predictive.enabled && !hasSchedules) return;
+    if (!sim.predictive.enabled || sim.predictive.mode !== 'forecast-and-scale') return;
     const period = sim.predictive.scheduleMinutes * MINUTE;
-    const now = this.time(minute);
     if (now % period !== 0) return;
-
-    let load: number[] | null = null;
-    if (sim.predictive.enabled) {
-      load = this.forecasts.get(minute, () => this.forecast(minute));
+    const origin = forecastOrigin(now);
+    const fitted = this.forecasts.get(origin, () => this.fit(origin));
+    if (!fitted) return;
+    const trust = forecastTrust(fitted, sim.predictive.maxError);
+    if (!trust.trusted) {
+      this.untrustedRuns++;
+      return;
     }
     const { pool, tunables } = sim;
-    const plan = planPrescale({
-      now,
-      baseMin: pool.minCapacity,
+    const hour = Math.floor(now / HOUR) * HOUR;
+    const { holds } = forecastHolds({
+      target: pool.name,
+      firstHour: hour,
+      load: forecastFrom(fitted, hour),
+      perReplica: pool.predictive.targetPerReplica,
+      headroom: tunables.headroom,
+      leadMinutes: tunables.leadMinutes,
+      min: pool.minCapacity,
       max: pool.maxCapacity,
-      currentMin: this.scheduledMin,
-      desired: s.desired,
-      horizonHours: sim.predictive.horizonHours,
-      ...(load && sim.predictive.mode === 'forecast-and-scale'
-        ? {
-            forecast: {
-              firstHour: Math.floor(now / HOUR) * HOUR,
-              load,
-              perReplica: pool.predictive.targetPerReplica,
-              headroom: tunables.headroom,
-              leadMinutes: tunables.leadMinutes,
-            },
-          }
-        : {}),
-      events: sim.plannedEvents,
-      peakHours: sim.peakHours,
+      now,
     });
-    this.scheduled = [...plan.actions];
+    for (const h of holds) this.put(h);
   }
 
-  /** What the predictive Lambda would forecast at `minute`: hourly peaks of the history, its model. */
-  private forecast(minute: number): number[] | null {
+  /** Runs of the predictive Lambda whose forecast was not trusted (reactive scaling only). */
+  untrustedRuns = 0;
+
+  /** What the predictive Lambda fits at `origin`: hourly peaks of up to 14 days before it. */
+  private fit(origin: number): FittedForecast | null {
     const { sim } = this;
-    const now = this.time(minute);
-    const currentHour = Math.floor(now / HOUR) * HOUR;
-    const hours = 14 * 24;
-    const historyStart = currentHour - hours * HOUR;
-    const from = Math.max(0, Math.floor((historyStart - this.trace.start) / MINUTE));
-    const to = Math.floor((currentHour - this.trace.start) / MINUTE);
-    if (to - from < 24 * 60) return null;
-    const points = [];
-    for (let k = from; k < to; k++) points.push({ t: this.time(k), v: this.trace.rps[k]! });
-    const history = hourlyPeaks(points, historyStart, hours);
-    return forecastHourly(history, sim.predictive.horizonHours, selectModel(history, sim.predictive.horizonHours));
+    const peaks = this.forecasts.hourlyPeaks(this.trace);
+    const end = Math.floor((origin - peaks.start) / HOUR);
+    const hours = Math.min(end, sim.predictive.historyDays * 24);
+    if (hours < 24) return null;
+    const history = { start: origin - hours * HOUR, values: Array.from(peaks.values.subarray(end - hours, end)) };
+    return fitForecast(history, origin, sim.predictive.horizonHours);
   }
 }

@@ -17,6 +17,7 @@ export const TUNING_GRID: Readonly<Record<keyof Tunables, readonly number[]>> = 
   leadMinutes: [0, 5, 10, 15, 20, 30],
   headroom: [0, 0.05, 0.1, 0.2, 0.3, 0.5],
   idleMinutes: [2, 3, 5, 10, 15],
+  drainSeconds: [60, 90, 120, 180, 300],
 };
 
 /** Which tunables matter for this pool (the others would only add noise to the diff). */
@@ -27,6 +28,8 @@ export function relevantTunables(sim: SimPool): (keyof Tunables)[] {
   if (sim.pool.kind === 'demand') keys.unshift('scaleOutCooldownSeconds');
   // The CPU target is the always-on pool's tracking target; other pools track their queue.
   if (sim.pool.kind === 'always-on') keys.unshift('cpuPercent');
+  // The drain time sizes the drain floor and emergency raises of pools that scale on lag by draining it.
+  if (sim.pool.kind === 'always-on' && sim.pool.trackConsumerLag && sim.pool.lagScaling === 'drain') keys.push('drainSeconds');
   if (sim.predictive.enabled && sim.predictive.mode === 'forecast-and-scale') keys.push('leadMinutes', 'headroom');
   if (sim.pool.kind === 'scale-to-zero') keys.push('idleMinutes');
   return keys;

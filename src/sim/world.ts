@@ -24,6 +24,8 @@ export interface MinuteState {
   readonly desired: number;
   /** Requests that could not be served this minute and wait for the next. */
   readonly backlog: number;
+  /** Requests served per second this minute (what a request-count metric reads). */
+  readonly servedRps: number;
   /**
    * What a queue-depth or Kafka-lag metric reads: the backlog plus the work in
    * flight (Little's law: arrival rate × mean time in the system).
@@ -114,6 +116,7 @@ export class PoolWorld {
       ready: this.ready,
       desired: this.desiredCount,
       backlog: this.backlog,
+      servedRps: processed / 60,
       queueDepth: this.backlog + inFlight,
       cpu: utilisation === undefined ? undefined : 100 * utilisation,
       p95Ms: p95,

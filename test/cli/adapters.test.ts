@@ -1,14 +1,18 @@
-import { ListServicesCommand } from '@aws-sdk/client-ecs';
-import { ListNodegroupsCommand } from '@aws-sdk/client-eks';
-import { GetExecutionHistoryCommand, type HistoryEvent, type HistoryEventType, ListStateMachinesCommand } from '@aws-sdk/client-sfn';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { listServiceNames } from '../../lambdas/aws/ecs-services';
-import { listNodegroupNames } from '../../lambdas/aws/eks-nodegroups';
-import { statesEnteredSince } from '../../lambdas/aws/execution-progress';
-import { executionArnOf, findStateMachineArn } from '../../lambdas/aws/state-machines';
-import { ecs, eks, resetAws, sfn, stateMachineArn } from './harness';
+import { ECSClient, ListServicesCommand } from '@aws-sdk/client-ecs';
+import { EKSClient, ListNodegroupsCommand } from '@aws-sdk/client-eks';
+import { GetExecutionHistoryCommand, type HistoryEvent, type HistoryEventType, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listServiceNames } from '../../lambdas/aws/ecs';
+import { listNodegroupNames } from '../../lambdas/aws/eks';
+import { executionArnOf, findStateMachineArn, statesEnteredSince } from '../../lambdas/aws/step-functions';
 
-beforeEach(() => resetAws());
+const ecs = mockClient(ECSClient);
+const eks = mockClient(EKSClient);
+const sfn = mockClient(SFNClient);
+afterEach(() => [ecs, eks, sfn].forEach((m) => m.reset()));
+const machine = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:${name}`;
 
 describe('Adapters: the CLI’s reads page through every result', () => {
   it('lists service names from both ECS ARN formats across pages', async () => {
@@ -32,15 +36,15 @@ describe('Adapters: the CLI’s reads page through every result', () => {
   it('finds a state machine on a later page, and says when there is none', async () => {
     sfn
       .on(ListStateMachinesCommand, { nextToken: undefined })
-      .resolves({ stateMachines: [{ name: 'x', stateMachineArn: stateMachineArn('x'), type: 'STANDARD', creationDate: new Date() }], nextToken: 'p2' })
+      .resolves({ stateMachines: [{ name: 'x', stateMachineArn: machine('x'), type: 'STANDARD', creationDate: new Date() }], nextToken: 'p2' })
       .on(ListStateMachinesCommand, { nextToken: 'p2' })
-      .resolves({ stateMachines: [{ name: 'wanted', stateMachineArn: stateMachineArn('wanted'), type: 'STANDARD', creationDate: new Date() }] });
-    expect(await findStateMachineArn('wanted')).toBe(stateMachineArn('wanted'));
+      .resolves({ stateMachines: [{ name: 'wanted', stateMachineArn: machine('wanted'), type: 'STANDARD', creationDate: new Date() }] });
+    expect(await findStateMachineArn('wanted')).toBe(machine('wanted'));
     expect(await findStateMachineArn('missing')).toBeUndefined();
   });
 
   it('derives an execution ARN from its state machine and name', () => {
-    expect(executionArnOf('arn:aws:states:eu-west-1:123456789012:stateMachine:sm', 'run-1')).toBe('arn:aws:states:eu-west-1:123456789012:execution:sm:run-1');
+    expect(executionArnOf(machine('sm'), 'run-1')).toBe('arn:aws:states:eu-west-1:123456789012:execution:sm:run-1');
   });
 
   it('reads history newest first and stops at the first event already seen', async () => {

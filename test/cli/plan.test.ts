@@ -6,10 +6,18 @@ import { GPU_INSTANCES } from '../../lambdas/core/instances';
 import { main, userArgs } from '../../src/cli/main';
 import { planCapacity } from '../../src/cli/plan/capacity-plan';
 import { loadPlanTable, type Profile } from '../../src/cli/plan/plan-table';
-import { expectNoAwsCalls, expectOneLineError, lines, resetAws, run } from './harness';
+import { parse as parseYaml } from 'yaml';
+import { FakeAws } from '../fakes/aws';
+import { installFakeAws } from '../fakes/install';
+import { expectNoAwsCalls, expectOneLineError, lines, run } from './harness';
 
-beforeEach(() => resetAws());
-afterEach(() => expectNoAwsCalls());
+// plan is arithmetic on a table: it never calls AWS.
+let fake = new FakeAws();
+beforeEach(() => {
+  fake = new FakeAws();
+  installFakeAws(fake);
+});
+afterEach(() => expectNoAwsCalls(fake));
 
 const profile = (name: string, workers: number, rpsPerWorker: number, p95Ms: number, usdPerHour: number): Profile => ({
   name,
@@ -87,23 +95,23 @@ describe('mlscale plan', () => {
     const out = lines(r.stdout);
     expect(out[0]).toBe('Capacity plan for 100 req/s at 70% target utilisation');
     expect(out[1]).toBe('replicas = ceil(100 / (workers x req/s per worker x 0.7)), at least 1; test-region-1 on-demand prices');
-    expect(out[2]).toMatch(/^PROFILE\s+SIZE\s+WORKERS\s+REQ\/S\/WORKER\s+REPLICAS\s+UTIL\s+\$\/HOUR\s+\$\/1M REQ\s+P95 MS\s+FITS$/);
-    // cpu-4: ceil(100 / 28) = 4 x $0.10; cpu-1: ceil(100 / 7) = 15 x $0.05; g5: 1 x $1.006
-    expect(out.slice(3, 6).map((l) => l.split(/\s{3,}/))).toEqual([
-      ['cpu-4', '4 vCPU / 8 GiB', '4', '10', '4', '63%', '0.40', '1.111', '120', 'yes'],
-      ['cpu-1', '1 vCPU / 2 GiB', '1', '10', '15', '67%', '0.75', '2.083', '120', 'yes'],
-      ['g5', '1 x A10G 24 GiB', '1', '700', '1', '14%', '1.01', '2.794', '30', 'yes'],
+    expect(out[2]!.split(/\s+/)).toEqual(['PROFILE', 'SIZE', 'WORKERS', 'RPS_PER_WORKER', 'REPLICAS', 'UTIL', 'USD_PER_HOUR', 'USD_PER_1M_REQ', 'P95_MS', 'FITS']);
+    // cpu-4: ceil(100 / 28) = 4 x $0.10; cpu-1: ceil(100 / 7) = 15 x $0.05; g5: 1 x $1.006. One token per cell: awk-friendly.
+    expect(out.slice(3, 6).map((l) => l.split(/\s+/))).toEqual([
+      ['cpu-4', '4vCPU/8GiB', '4', '10', '4', '63%', '0.40', '1.111', '120', 'yes'],
+      ['cpu-1', '1vCPU/2GiB', '1', '10', '15', '67%', '0.75', '2.083', '120', 'yes'],
+      ['g5', '1xA10G/24GiB', '1', '700', '1', '14%', '1.01', '2.794', '30', 'yes'],
     ]);
-    expect(out[6]).toBe('Recommended: cpu-4 x 4 (4 vCPU / 8 GiB): $0.40/h, $1.111 per 1M requests, p95 120 ms - cheapest profile');
+    expect(out[6]).toBe('Recommended: cpu-4 x 4 (4vCPU/8GiB): $0.40/h, $1.111 per 1M requests, p95 120 ms - cheapest profile');
   });
 
   it('applies --p95-ms, --budget and --target-utilization (as a percentage too)', async () => {
     const r = await run('plan', '--rps', '100', '--p95-ms', '50', '--budget', '$2', '--target-utilization', '50%', '--table', tableFile(SMALL_TABLE));
     const out = lines(r.stdout);
     expect(out[0]).toBe('Capacity plan for 100 req/s at 50% target utilisation, p95 <= 50 ms, budget $2.00/h');
-    expect(out.find((l) => l.startsWith('cpu-4'))).toMatch(/\s5\s.*p95 too high$/);
+    expect(out.find((l) => l.startsWith('cpu-4'))).toMatch(/\s5\s.*no\(p95\)$/);
     expect(out.find((l) => l.startsWith('Recommended:'))).toBe(
-      'Recommended: g5 x 1 (1 x A10G 24 GiB): $1.01/h, $2.794 per 1M requests, p95 30 ms - cheapest profile that meets p95 <= 50 ms and within $2.00/h',
+      'Recommended: g5 x 1 (1xA10G/24GiB): $1.01/h, $2.794 per 1M requests, p95 30 ms - cheapest profile that meets p95 <= 50 ms and within $2.00/h',
     );
   });
 
@@ -115,6 +123,18 @@ describe('mlscale plan', () => {
     // 1400 / (700 x 0.7) = 2.86 -> 3 g5
     expect(json.recommendation).toMatchObject({ profile: 'g5', replicas: 3, usdPerHour: 3.018, meetsLatency: true });
     expect(json.options).toHaveLength(3);
+  });
+
+  it('-o wide adds the per-replica numbers; -o yaml is the JSON document; -o name lists the profiles that fit, cheapest first', async () => {
+    const file = tableFile(SMALL_TABLE);
+    const wide = lines((await run('plan', '--rps', '100', '--table', file, '-o', 'wide')).stdout);
+    expect(wide[2]!.split(/\s+/)).toEqual([
+      'PROFILE', 'KIND', 'SIZE', 'WORKERS', 'RPS_PER_WORKER', 'RPS_PER_REPLICA', 'PLANNED_RPS', 'REPLICAS', 'UTIL', 'USD_PER_REPLICA_HOUR', 'USD_PER_HOUR', 'USD_PER_1M_REQ', 'P95_MS', 'FITS',
+    ]);
+    expect(wide[3]!.split(/\s+/)).toEqual(['cpu-4', 'fargate', '4vCPU/8GiB', '4', '10', '40', '28', '4', '63%', '0.1000', '0.40', '1.111', '120', 'yes']);
+    const json = JSON.parse((await run('plan', '--rps', '100', '--table', file, '-o', 'json')).stdout);
+    expect(parseYaml((await run('plan', '--rps', '100', '--table', file, '-o', 'yaml')).stdout)).toEqual(json);
+    expect((await run('plan', '--rps', '100', '--p95-ms', '50', '--table', file, '-o', 'name')).stdout).toBe('profile.mlscale/g5\n');
   });
 
   it('says when nothing fits', async () => {
@@ -133,9 +153,12 @@ describe('mlscale plan', () => {
   it.each([
     [['--rps', '0'], "Error: --rps must be a number > 0, got '0'"],
     [['--rps', 'lots'], "Error: --rps must be a number > 0, got 'lots'"],
-    [['--rps', '10', '--target-utilization', '0%'], "Error: --target-utilization must be a fraction in (0, 1] or a percentage in (0, 100], got '0%'"],
+    [['--rps', '10', '--target-utilization', '0%'], "Error: --target-utilization must be a fraction in (0, 1], e.g. 0.7 (or a percentage like 70%), got '0%'"],
+    [['--rps', '10', '--target-utilization', '1.5'], "Error: --target-utilization must be a fraction in (0, 1], e.g. 0.7 (or a percentage like 70%), got '1.5'"],
+    [['--rps', '10', '--target-utilization', '70'], "Error: --target-utilization must be a fraction in (0, 1], e.g. 0.7 (or a percentage like 70%), got '70'"],
+    [['--rps', '10', '--target-utilization', '0'], "Error: --target-utilization must be a fraction in (0, 1], e.g. 0.7 (or a percentage like 70%), got '0'"],
     [['--rps', '10', '--p95-ms', 'x'], "Error: --p95-ms must be a number > 0, got 'x'"],
-    [['--rps', '10', '--target-utilization', '120'], "Error: --target-utilization must be a fraction in (0, 1] or a percentage in (0, 100], got '120'"],
+    [['--rps', '10', '--target-utilization', '120%'], "Error: --target-utilization must be a fraction in (0, 1], e.g. 0.7 (or a percentage like 70%), got '120%'"],
     [['--rps', '10', '--budget', '-3'], "Error: --budget must be a number > 0, got '-3'"],
     [[], "Error: required option '--rps <requests>' not specified"],
   ])('rejects %j in one line', async (argv, message) => {

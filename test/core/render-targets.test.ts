@@ -1,18 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, selectEnvironment, type AlarmKind, type ConfigInput } from '../../lambdas/core/config';
-import { renderTargetsDocument } from '../../lambdas/core/render-targets';
+import { parseConfig, selectEnvironment, type ConfigInput } from '../../lambdas/core/config';
+import { documentFor, renderTargetsDocument } from '../../lambdas/core/render-targets';
 import { parseTargetsDocument, parseTargetsJson, type TargetSpec } from '../../lambdas/core/targets';
 import { exampleConfig } from '../util';
 
-const alarmName = (pool: string, kind: AlarmKind) => `x-${pool}-${kind}`;
-/** Every pool has a CPU alarm and the emergency latency alarm; the scale-to-zero pool also a GPU one. */
-const alarmKindsOf = (pool: string): AlarmKind[] => (pool === 'gpu-modules' ? ['cpu', 'emergencyLatency', 'gpuUtilization'] : ['cpu', 'emergencyLatency']);
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function render(config: ConfigInput = exampleConfig(), environment = 'production') {
   const env = selectEnvironment(parseConfig(config), environment);
-  return { env, document: renderTargetsDocument(env, alarmName, alarmKindsOf) };
+  return { env, document: renderTargetsDocument(env) };
 }
 
 function target(targets: readonly TargetSpec[], name: string): TargetSpec {
@@ -59,8 +56,9 @@ describe('Function: renderTargetsDocument', () => {
 
   it('lists only the emergency alarm kinds, and only for pools with the emergency enabled', () => {
     const targets = parseTargetsDocument(render().document).targets;
-    expect(target(targets, 'engine').alarms).toEqual(['x-engine-emergencyLatency']);
-    expect(target(targets, 'cpu-modules').alarms).toEqual(['x-cpu-modules-emergencyLatency']);
+    expect(target(targets, 'engine').alarms).toEqual(['pipestream-production-engine-emergencyLatency']);
+    // The demand pool has no p95 emergency alarm kind: nothing to list.
+    expect(target(targets, 'cpu-modules').alarms).toEqual([]);
     // Doubling a pool that scales to zero is opt-in.
     expect(target(targets, 'gpu-modules')).toMatchObject({ emergencyEnabled: false, alarms: [] });
   });
@@ -69,7 +67,8 @@ describe('Function: renderTargetsDocument', () => {
     const config = exampleConfig() as Mutable;
     config.emergency.alarmKinds = ['emergencyLatency', 'cpu', 'consumerLag'];
     const engine = target(parseTargetsDocument(render(config as ConfigInput).document).targets, 'engine');
-    expect(engine.alarms).toEqual(['x-engine-cpu', 'x-engine-emergencyLatency']);
+    // In the order the pool's alarms are defined; only kinds the pool really has.
+    expect(engine.alarms).toEqual(['pipestream-production-engine-cpu', 'pipestream-production-engine-consumerLag', 'pipestream-production-engine-emergencyLatency']);
   });
 
   it('carries the emergency ceiling (max × ceilingMultiplier)', () => {
@@ -132,5 +131,19 @@ describe('Function: renderTargetsDocument', () => {
     expect(g5.work).toMatchObject({ namespace: expect.any(String), metricName: expect.any(String) });
     expect(target(targets, 'gpu-p5')).toMatchObject({ kind: 'eks-nodegroup', pool: 'gpu-nodes', minCapacity: 1, maxCapacity: 2 });
     for (const raw of JSON.parse(JSON.stringify(document)).targets as Record<string, unknown>[]) expectRequiredFields(raw);
+  });
+
+  it('names the holds table and carries the emergency settings the handlers need (no side environment variables)', () => {
+    const doc = documentFor(render().env);
+    expect(doc).toMatchObject({ pipeline: 'pipestream', environment: 'production', holdsTable: 'pipestream-production-holds', emergency: { stableMinutes: 15, holdMinutes: 180 } });
+  });
+
+  it('gives GPU targets a GPU utilisation metric, so a job in flight with no lag is never scaled away', () => {
+    const config = exampleConfig() as Mutable;
+    config.eks = { clusterName: 'ml-prod', subnetIds: ['subnet-0a1b2c3d4e5f60718'], nodeGroups: [{ name: 'gpu-g5', instanceTypes: ['g5.xlarge'], maxSize: 8 }] };
+    const targets = parseTargetsDocument(render(config as ConfigInput).document).targets;
+    expect(target(targets, 'gpu-modules').gpuUtilization).toMatchObject({ namespace: 'Pipestream/GPU', metricName: 'GPUUtilization', dimensions: { Pool: 'gpu-modules' } });
+    expect(target(targets, 'gpu-g5').gpuUtilization).toMatchObject({ namespace: 'Pipestream/GPU', dimensions: { NodeGroup: 'gpu-g5' } });
+    expect(target(targets, 'engine').gpuUtilization).toBeUndefined();
   });
 });

@@ -1,770 +1,407 @@
-import {
-  ApplicationAutoScalingClient,
-  DeregisterScalableTargetCommand,
-  DescribeScalableTargetsCommand,
-  type DescribeScalableTargetsCommandInput,
-  RegisterScalableTargetCommand,
-  type RegisterScalableTargetCommandInput,
-  type ScalableTarget as AasTarget,
-} from '@aws-sdk/client-application-auto-scaling';
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  GetItemCommand,
-  type GetItemCommandInput,
-  PutItemCommand,
-  type PutItemCommandInput,
-  UpdateItemCommand,
-  type UpdateItemCommandInput,
-} from '@aws-sdk/client-dynamodb';
-import { DescribeServicesCommand, type DescribeServicesCommandInput, ECSClient, UpdateServiceCommand, type UpdateServiceCommandInput } from '@aws-sdk/client-ecs';
-import {
-  DescribeNodegroupCommand,
-  type DescribeNodegroupCommandInput,
-  EKSClient,
-  UpdateNodegroupConfigCommand,
-  type UpdateNodegroupConfigCommandInput,
-} from '@aws-sdk/client-eks';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-vitest/extend';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { configureRetries, retryPolicy } from '../../lambdas/aws/retry';
-import type { IncidentRecord } from '../../lambdas/core/emergency';
+import { describe, expect, it, vi } from 'vitest';
 import { handler } from '../../lambdas/emergency';
-import { awsError, invalidParameter, serviceUnavailable, throttling } from './aws-errors';
-import { DESIGN_ENGINE, DESIGN_GPU_WORKERS } from '../fixtures/design-example';
+import { handler as reconcile } from '../../lambdas/reconcile';
+import {
+  alarmAction,
+  deployedAccount,
+  epoch,
+  eventBridgeAlarm,
+  expectOneLineError,
+  failureOf,
+  handlerSuite,
+  holdFor,
+  MINUTE,
+  recordMetrics,
+  setNow,
+  snsAlarm,
+  withTarget,
+  writes,
+  type Account,
+  type DocEdit,
+} from './fixtures';
 
-const ecs = mockClient(ECSClient);
-const eks = mockClient(EKSClient);
-const autoscaling = mockClient(ApplicationAutoScalingClient);
-const dynamodb = mockClient(DynamoDBClient);
-const allMocks = [ecs, eks, autoscaling, dynamodb];
+handlerSuite();
 
-const TABLE = 'mlscale-incidents';
-const NOW = new Date('2026-03-10T09:41:07.000Z');
-const ALARM = 'engine-consumer-lag-critical';
-const ENGINE_ID = 'service/pipestream/engine';
+const NOW = Date.parse('2026-03-10T09:41:07Z');
+/** The incident a trigger at NOW opens: target and minute. */
+const INCIDENT = 'engine-20260310-0941';
+/** The alarm the design config's engine lists (its emergency latency alarm). */
+const ALARM = 'pipestream-production-engine-emergencyLatency';
+const EXECUTION = `arn:aws:states:eu-west-1:123456789012:execution:pipestream-production-emergency-scale-up:engine-20260310T0941Z`;
+const NOT_SUSPENDED = { dynamicIn: false, dynamicOut: false, scheduled: false };
 
-const ENGINE = { ...DESIGN_ENGINE, alarms: [ALARM] };
-const GPU_WORKERS = { ...DESIGN_GPU_WORKERS, alarms: ['gpu-queue-critical'] };
-const DOC = { targets: [ENGINE, GPU_WORKERS] };
-
-interface Suspension {
-  DynamicScalingInSuspended: boolean;
-  DynamicScalingOutSuspended: boolean;
-  ScheduledScalingSuspended: boolean;
-}
-const NONE_SUSPENDED: Suspension = { DynamicScalingInSuspended: false, DynamicScalingOutSuspended: false, ScheduledScalingSuspended: false };
-const INCIDENT_SUSPENSION: Suspension = { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: false, ScheduledScalingSuspended: true };
-
-type Call =
-  | 'GetItem'
-  | 'PutItem'
-  | 'UpdateItem'
-  | 'DescribeServices'
-  | 'UpdateService'
-  | 'DescribeScalableTargets'
-  | 'RegisterScalableTarget'
-  | 'DeregisterScalableTarget'
-  | 'DescribeNodegroup'
-  | 'UpdateNodegroupConfig';
-
-/** A small stateful fake of the account: the handler's changes are visible to its next reads. */
-interface World {
-  services: Map<string, number>;
-  scalableTargets: Map<string, { min: number; max: number; suspended: Suspension }>;
-  nodegroups: Map<string, { desired: number; min: number; max: number }>;
-  table: Map<string, Record<string, AttributeValue>>;
-  throttleOnce: Set<Call>;
-  failAlways: Map<Call, () => Error>;
-  /** PutItem: another trigger's claim lands just before this one (a lost race). */
-  loseClaimRace: boolean;
-  /** PutItem: the next put takes effect but its response is lost (a 500). */
-  losePutResponse: boolean;
-  /** Mutating calls that took effect, in order. */
-  applied: Call[];
+/** The design config's targets with engine at `engine` tasks (2-10, emergency ceiling 20). */
+function design(engine = 3, edit?: DocEdit): Account {
+  setNow(NOW);
+  return deployedAccount('design', { desired: { engine }, ...(edit ? { edit } : {}) });
 }
 
-let world: World;
-
-function guard(call: Call): void {
-  if (world.throttleOnce.delete(call)) throw throttling();
-  const fail = world.failAlways.get(call);
-  if (fail) throw fail();
-}
-
-function conditionFailed(item?: Record<string, AttributeValue>): ConditionalCheckFailedException {
-  return new ConditionalCheckFailedException({
-    message: 'The conditional request failed',
-    $metadata: { httpStatusCode: 400 },
-    ...(item ? { Item: structuredClone(item) } : {}),
-  });
-}
-
-function itemFor(record: IncidentRecord): Record<string, AttributeValue> {
-  return { target: { S: record.target }, status: { S: record.status }, incidentId: { S: record.incidentId }, record: { S: JSON.stringify(record) } };
-}
-
-function installWorld(): void {
-  dynamodb.on(GetItemCommand).callsFake(async (input: GetItemCommandInput) => {
-    guard('GetItem');
-    const item = world.table.get(input.Key?.target?.S ?? '');
-    return item ? { Item: structuredClone(item) } : {};
-  });
-  dynamodb.on(PutItemCommand).callsFake(async (input: PutItemCommandInput) => {
-    guard('PutItem');
-    const key = input.Item?.target?.S ?? '';
-    if (world.loseClaimRace) {
-      world.loseClaimRace = false;
-      world.table.set(key, itemFor({ ...openIncident(), incidentId: 'engine-winner' }));
-    }
-    // The handler's condition: no item, or its incident neither open nor being opened (unless that claim went stale).
-    const existing = world.table.get(key);
-    const stale = Number(existing?.claimedAt?.N ?? Infinity) < Number(input.ExpressionAttributeValues?.[':stale']?.N ?? -Infinity);
-    if ((existing?.status?.S === 'open' || existing?.status?.S === 'opening') && !stale) {
-      throw conditionFailed(input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' ? existing : undefined);
-    }
-    world.table.set(key, structuredClone(input.Item!));
-    world.applied.push('PutItem');
-    if (world.losePutResponse) {
-      world.losePutResponse = false;
-      throw awsError('InternalServerError', 500, 'Internal server error');
-    }
-    return {};
-  });
-  dynamodb.on(UpdateItemCommand).callsFake(async (input: UpdateItemCommandInput) => {
-    guard('UpdateItem');
-    const key = input.Key?.target?.S ?? '';
-    const item = world.table.get(key);
-    const values = input.ExpressionAttributeValues!;
-    if (!item || item.incidentId?.S !== values[':id']?.S) throw conditionFailed();
-    // Opening an incident (SET status = :open) requires the claim to be still 'opening'.
-    if (values[':opening'] && item.status?.S !== 'opening') throw conditionFailed();
-    world.table.set(key, { ...item, status: values[':status'] ?? values[':open']!, record: values[':record']! });
-    world.applied.push('UpdateItem');
-    return {};
-  });
-  ecs.on(DescribeServicesCommand).callsFake(async (input: DescribeServicesCommandInput) => {
-    guard('DescribeServices');
-    const services = (input.services ?? []).flatMap((name) => {
-      const desired = world.services.get(`${input.cluster}/${name}`);
-      return desired === undefined ? [] : [{ serviceName: name, status: 'ACTIVE', desiredCount: desired, runningCount: desired, pendingCount: 0 }];
-    });
-    return { services, failures: [] };
-  });
-  ecs.on(UpdateServiceCommand).callsFake(async (input: UpdateServiceCommandInput) => {
-    guard('UpdateService');
-    world.services.set(`${input.cluster}/${input.service}`, input.desiredCount!);
-    world.applied.push('UpdateService');
-    return { service: { serviceName: input.service, desiredCount: input.desiredCount } };
-  });
-  autoscaling.on(DescribeScalableTargetsCommand).callsFake(async (input: DescribeScalableTargetsCommandInput) => {
-    guard('DescribeScalableTargets');
-    const ScalableTargets: AasTarget[] = (input.ResourceIds ?? []).flatMap((id) => {
-      const t = world.scalableTargets.get(id);
-      return t
-        ? [
-            {
-              ServiceNamespace: 'ecs',
-              ScalableDimension: 'ecs:service:DesiredCount',
-              ResourceId: id,
-              MinCapacity: t.min,
-              MaxCapacity: t.max,
-              SuspendedState: { ...t.suspended },
-              RoleARN: 'arn:aws:iam::123456789012:role/aas',
-              CreationTime: new Date(0),
-            },
-          ]
-        : [];
-    });
-    return { ScalableTargets };
-  });
-  autoscaling.on(RegisterScalableTargetCommand).callsFake(async (input: RegisterScalableTargetCommandInput) => {
-    guard('RegisterScalableTarget');
-    const id = input.ResourceId!;
-    const before = world.scalableTargets.get(id);
-    const s = input.SuspendedState;
-    world.scalableTargets.set(id, {
-      min: input.MinCapacity ?? before!.min,
-      max: input.MaxCapacity ?? before!.max,
-      suspended: s
-        ? {
-            DynamicScalingInSuspended: s.DynamicScalingInSuspended!,
-            DynamicScalingOutSuspended: s.DynamicScalingOutSuspended!,
-            ScheduledScalingSuspended: s.ScheduledScalingSuspended!,
-          }
-        : (before?.suspended ?? NONE_SUSPENDED),
-    });
-    world.applied.push('RegisterScalableTarget');
-    return {};
-  });
-  autoscaling.on(DeregisterScalableTargetCommand).callsFake(async (input: { ResourceId?: string }) => {
-    guard('DeregisterScalableTarget');
-    world.scalableTargets.delete(input.ResourceId!);
-    world.applied.push('DeregisterScalableTarget');
-    return {};
-  });
-  eks.on(DescribeNodegroupCommand).callsFake(async (input: DescribeNodegroupCommandInput) => {
-    guard('DescribeNodegroup');
-    const ng = world.nodegroups.get(`${input.clusterName}/${input.nodegroupName}`)!;
-    return {
-      nodegroup: {
-        clusterName: input.clusterName,
-        nodegroupName: input.nodegroupName,
-        status: 'ACTIVE',
-        scalingConfig: { desiredSize: ng.desired, minSize: ng.min, maxSize: ng.max },
-      },
-    };
-  });
-  eks.on(UpdateNodegroupConfigCommand).callsFake(async (input: UpdateNodegroupConfigCommandInput) => {
-    guard('UpdateNodegroupConfig');
-    const key = `${input.clusterName}/${input.nodegroupName}`;
-    const ng = world.nodegroups.get(key)!;
-    const sc = input.scalingConfig ?? {};
-    world.nodegroups.set(key, { desired: sc.desiredSize ?? ng.desired, min: sc.minSize ?? ng.min, max: sc.maxSize ?? ng.max });
-    world.applied.push('UpdateNodegroupConfig');
-    return { update: { id: 'update-1', status: 'InProgress' } };
-  });
-}
-
-function freshWorld(): World {
-  return {
-    services: new Map([['pipestream/engine', 3]]),
-    scalableTargets: new Map([[ENGINE_ID, { min: 2, max: 10, suspended: { ...NONE_SUSPENDED } }]]),
-    nodegroups: new Map([['ml-prod/gpu-workers', { desired: 3, min: 0, max: 4 }]]),
-    table: new Map(),
-    throttleOnce: new Set(),
-    failAlways: new Map(),
-    loseClaimRace: false,
-    losePutResponse: false,
-    applied: [],
-  };
-}
-
-/** An open incident of `engine` as the handler records it: doubled 3 -> 6 from min 2 / max 10. */
-function openIncident(overrides: Partial<IncidentRecord> = {}): IncidentRecord {
-  return {
-    target: 'engine',
-    incidentId: 'engine-20260310-0900',
-    status: 'open',
-    openedAt: '2026-03-10T09:00:00.000Z',
-    trigger: `EventBridge: ${ALARM}`,
-    before: { desired: 3, min: 2, max: 10, suspension: { dynamicIn: false, dynamicOut: true, scheduled: false }, registered: true },
-    after: { desired: 6, min: 6, max: 10 },
-    ...overrides,
-  };
-}
-
-/** The target's state during the incident of openIncident(). */
-function enterIncident(): void {
-  world.services.set('pipestream/engine', 6);
-  world.scalableTargets.set(ENGINE_ID, {
-    min: 6,
-    max: 10,
-    suspended: { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: true },
-  });
-}
-
-function expectNoMutatingCall(): void {
-  expect(world.applied).toEqual([]);
-  expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
-  expect(dynamodb).not.toHaveReceivedCommand(UpdateItemCommand);
-  expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
-  expect(autoscaling).not.toHaveReceivedCommand(RegisterScalableTargetCommand);
-  expect(autoscaling).not.toHaveReceivedCommand(DeregisterScalableTargetCommand);
-  expect(eks).not.toHaveReceivedCommand(UpdateNodegroupConfigCommand);
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error('expected the handler to throw');
-    },
-    (err: unknown) => err as Error,
-  );
-}
-
-// ---- the trigger shapes -------------------------------------------------------------------------
-
-function eventBridgeAlarm(alarmName: string, state = 'ALARM') {
-  return {
-    version: '0',
-    id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
-    'detail-type': 'CloudWatch Alarm State Change',
-    source: 'aws.cloudwatch',
-    account: '123456789012',
-    time: NOW.toISOString(),
-    region: 'eu-west-1',
-    resources: [`arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${alarmName}`],
-    detail: {
-      alarmName,
-      state: { value: state, reason: 'Threshold Crossed: 1 datapoint [25000.0] was greater than the threshold (20000.0).', timestamp: NOW.toISOString() },
-      previousState: { value: 'OK', reason: 'Threshold Crossed', timestamp: '2026-03-10T08:00:00.000+0000' },
-      configuration: { metrics: [] },
-    },
-  };
-}
-
-function alarmAction(alarmName: string, state = 'ALARM') {
-  return {
-    source: 'aws.cloudwatch',
-    alarmArn: `arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${alarmName}`,
-    accountId: '123456789012',
-    time: NOW.toISOString(),
-    region: 'eu-west-1',
-    alarmData: {
-      alarmName,
-      state: { value: state, reason: 'Threshold Crossed', timestamp: NOW.toISOString() },
-      previousState: { value: 'OK', reason: 'Threshold Crossed', timestamp: '2026-03-10T08:00:00.000+0000' },
-      configuration: { metrics: [] },
-    },
-  };
-}
-
-function snsAlarm(alarmName: string, state = 'ALARM') {
-  return {
-    Records: [
-      {
-        EventSource: 'aws:sns',
-        EventVersion: '1.0',
-        EventSubscriptionArn: 'arn:aws:sns:eu-west-1:123456789012:mlscale-alarms:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55',
-        Sns: {
-          Type: 'Notification',
-          MessageId: '95df01b4-ee98-5cb9-9903-4c221d41eb5e',
-          TopicArn: 'arn:aws:sns:eu-west-1:123456789012:mlscale-alarms',
-          Subject: `${state}: "${alarmName}" in EU (Ireland)`,
-          Message: JSON.stringify({
-            AlarmName: alarmName,
-            AlarmDescription: 'Consumer lag critical',
-            AWSAccountId: '123456789012',
-            NewStateValue: state,
-            NewStateReason: 'Threshold Crossed',
-            StateChangeTime: '2026-03-10T09:41:07.000+0000',
-            Region: 'EU (Ireland)',
-            OldStateValue: 'OK',
-            Trigger: { MetricName: 'ConsumerLag', Namespace: 'Pipestream/Kafka' },
-          }),
-          Timestamp: NOW.toISOString(),
-          SignatureVersion: '1',
-          Signature: 'EXAMPLE',
-          SigningCertUrl: 'https://sns.eu-west-1.amazonaws.com/cert.pem',
-          UnsubscribeUrl: 'https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe',
-          MessageAttributes: {},
-        },
-      },
-    ],
-  };
-}
-
-const useDoc = (doc: unknown) => vi.stubEnv('MLSCALE_CONFIG', JSON.stringify(doc));
-const storedRecord = (target = 'engine') => JSON.parse(world.table.get(target)!.record!.S!) as IncidentRecord;
-
-beforeAll(() => {
-  configureRetries({ baseDelayMs: 1 });
-});
-
-beforeEach(() => {
-  vi.setSystemTime(NOW);
-  world = freshWorld();
-  installWorld();
-  useDoc(DOC);
-  vi.stubEnv('MLSCALE_INCIDENT_TABLE', TABLE);
-});
-
-afterEach(() => {
-  for (const m of allMocks) m.reset();
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+const run = (account: Account, event: unknown) => account.as('EmergencyFunction', () => handler(event));
+const emergencyHolds = (account: Account) => account.holds('engine').filter((h) => h.holder.startsWith('emergency:'));
 
 describe('Function: emergency handler', () => {
   describe('triggers', () => {
     it.each([
-      ['an EventBridge "CloudWatch Alarm State Change" event', eventBridgeAlarm(ALARM), `EventBridge: ${ALARM}`],
-      ['a CloudWatch alarm direct Lambda action', alarmAction(ALARM), `alarm action: ${ALARM}`],
-      ['an SNS-wrapped alarm message', snsAlarm(ALARM), `SNS: ${ALARM}`],
-      ['a direct { target } call', { target: 'engine' }, 'direct call'],
-    ])('doubles the target once when invoked by %s', async (_shape, event, trigger) => {
-      const result = await handler(event);
+      ['an EventBridge "CloudWatch Alarm State Change" event', eventBridgeAlarm(ALARM, 'ALARM', NOW)],
+      ['a CloudWatch alarm direct Lambda action', alarmAction(ALARM, 'ALARM', NOW)],
+      ['an SNS-wrapped alarm message', snsAlarm(ALARM, 'ALARM', NOW)],
+      ['a direct { target } call', { target: 'engine' }],
+    ])('doubles the target once with an emergency:<incident> hold when invoked by %s', async (_shape, event) => {
+      const account = design();
 
-      expect(result).toMatchObject({ target: 'engine', outcome: 'doubled', from: 3, to: 6, min: 6, max: 20 });
-      expect(world.applied).toEqual(['PutItem', 'UpdateItem', 'RegisterScalableTarget', 'UpdateService']);
-      expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { cluster: 'pipestream', service: 'engine', desiredCount: 6 });
-      expect(storedRecord()).toMatchObject({ status: 'open', trigger });
+      const result = await run(account, event);
+
+      expect(result).toEqual({
+        target: 'engine',
+        outcome: 'doubled',
+        incidentId: INCIDENT,
+        from: 3,
+        to: 6,
+        min: 6,
+        max: 10,
+        expiresAt: new Date((epoch(NOW) + 180 * 60) * 1000).toISOString(),
+        // The design engine sizes raises to its backlog; with no backlog reading it doubles, and says so.
+        reason: 'doubled 3 -> 6 (no backlog reading to size the raise from)',
+      });
+      expect(account.holds()).toEqual([
+        expect.objectContaining({ target: 'engine', holder: `emergency:${INCIDENT}`, floor: 6, ceiling: 10, suspendScaleIn: true, expiresAt: epoch(NOW) + 180 * 60 }),
+      ]);
+      expect(account.fake.changes().map((c) => c.call)).toEqual(['applicationautoscaling:registerScalableTarget', 'ecs:updateService']);
+      expect(account.service('engine')).toMatchObject({ desired: 6, min: 6, max: 10, suspended: { dynamicIn: true, dynamicOut: false, scheduled: false } });
+    });
+
+    it('takes a runbook execution as its incident and its holdMinutes as the end of the hold', async () => {
+      const account = design();
+
+      const result = await run(account, { target: 'engine', execution: EXECUTION, holdMinutes: 45 });
+
+      expect(result).toMatchObject({ outcome: 'doubled', incidentId: 'engine-20260310T0941Z', expiresAt: new Date((epoch(NOW) + 45 * 60) * 1000).toISOString() });
+      expect(account.holds().map((h) => [h.holder, h.expiresAt])).toEqual([['emergency:engine-20260310T0941Z', epoch(NOW) + 45 * 60]]);
+    });
+
+    it('publishes one EmergencyActions metric with the outcome as its dimension', async () => {
+      const published = recordMetrics();
+      const account = design();
+
+      await run(account, { target: 'engine' });
+
+      expect(published()).toEqual([{ name: 'EmergencyActions', value: 1, dimensions: { Outcome: 'doubled' } }]);
     });
 
     it.each([
-      ['EventBridge', eventBridgeAlarm(ALARM, 'OK')],
-      ['alarm action', alarmAction(ALARM, 'OK')],
-      ['SNS', snsAlarm(ALARM, 'OK')],
-      ['EventBridge (INSUFFICIENT_DATA)', eventBridgeAlarm(ALARM, 'INSUFFICIENT_DATA')],
+      ['EventBridge', eventBridgeAlarm(ALARM, 'OK', NOW)],
+      ['alarm action', alarmAction(ALARM, 'OK', NOW)],
+      ['SNS', snsAlarm(ALARM, 'OK', NOW)],
+      ['EventBridge (INSUFFICIENT_DATA)', eventBridgeAlarm(ALARM, 'INSUFFICIENT_DATA', NOW)],
     ])('ignores a %s alarm event that is not in ALARM and makes no AWS call', async (_shape, event) => {
-      const result = await handler(event);
+      const account = design();
+
+      const result = await run(account, event);
 
       expect(result).toEqual({ ignored: expect.stringMatching(/not ALARM/) });
-      for (const m of allMocks) expect(m).not.toHaveReceivedAnyCommand();
+      expect(account.fake.calls).toEqual([]);
     });
 
     it.each([
-      ['an alarm no target lists (EventBridge)', eventBridgeAlarm('someone-elses-alarm'), /alarm 'someone-elses-alarm' belongs to no target/],
-      ['an alarm no target lists (SNS)', snsAlarm('someone-elses-alarm'), /alarm 'someone-elses-alarm' belongs to no target/],
-      ['an unknown target', { target: 'nope' }, /unknown target 'nope' \(known: engine, gpu-workers\)/],
-      ['an unrecognised event', { hello: 'world' }, /unrecognised event/],
+      ['an alarm no target lists (EventBridge)', eventBridgeAlarm('someone-elses-alarm', 'ALARM', NOW), /^alarm 'someone-elses-alarm' belongs to no target/],
+      ['an alarm no target lists (alarm action)', alarmAction('someone-elses-alarm', 'ALARM', NOW), /^alarm 'someone-elses-alarm' belongs to no target/],
+      ['an alarm no target lists (SNS)', snsAlarm('someone-elses-alarm', 'ALARM', NOW), /^alarm 'someone-elses-alarm' belongs to no target/],
+      ['an alarm event with no alarm name', eventBridgeAlarm('', 'ALARM', NOW), /^EventBridge event has no alarm name/],
+      ['an SNS event with two records', { Records: [...snsAlarm(ALARM, 'ALARM', NOW).Records, ...snsAlarm(ALARM, 'ALARM', NOW).Records] }, /^SNS event must carry exactly one record/],
+      ['an SNS message that is not JSON', { Records: [{ Sns: { Message: 'ALARM!' } }] }, /^SNS message is not a CloudWatch alarm notification \(not JSON\)/],
+      ['an unknown target', { target: 'nope' }, /^unknown target 'nope' \(known: engine, embedder, gpu-workers\)/],
+      ['an empty target', { target: '' }, /^target must be a non-empty string/],
+      ['an incident with a space', { target: 'engine', incident: 'inc 1' }, /^incident must be letters, digits and '-_\.' \(up to 80\), got "inc 1"/],
+      ['holdMinutes of 0', { target: 'engine', holdMinutes: 0 }, /^holdMinutes must be a whole number of minutes from 1 to 1440, got 0/],
+      ['an unknown action', { target: 'engine', action: 'explode' }, /^action must be 'trigger', 'resume' or 'watch', got 'explode'/],
+      ['an unrecognised event', { hello: 'world' }, /^unrecognised event/],
+      ['an event that is not an object', 'engine', /^event must be a JSON object/],
     ])('throws a one-line error and makes no AWS call for %s', async (_case, event, message) => {
-      const error = await failureOf(handler(event));
+      const account = design();
 
-      expect(error.message).toMatch(message);
-      expect(error.message).not.toContain('\n');
-      for (const m of allMocks) expect(m).not.toHaveReceivedAnyCommand();
+      await expectOneLineError(run(account, event), message, 'EmergencyEventError');
+      expect(account.fake.calls).toEqual([]);
     });
 
-    it('refuses a target with emergencyEnabled false and changes nothing', async () => {
-      useDoc({ targets: [{ ...ENGINE, emergencyEnabled: false }] });
+    it('refuses an alarm listed by two targets, naming both, and makes no AWS call', async () => {
+      const account = design(3, (doc) => withTarget(doc, 'embedder', { alarms: [ALARM] }));
 
-      const error = await failureOf(handler({ target: 'engine' }));
+      await expectOneLineError(run(account, eventBridgeAlarm(ALARM, 'ALARM', NOW)), new RegExp(`^alarm '${ALARM}' is listed by targets engine and embedder; an alarm belongs to one target`));
+      expect(account.fake.calls).toEqual([]);
+    });
 
-      expect(error.message).toMatch(/disabled for target 'engine'/);
-      expectNoMutatingCall();
+    it('refuses a target with emergency doubling disabled and makes no AWS call', async () => {
+      const account = design();
+
+      await expectOneLineError(run(account, { target: 'gpu-workers' }), /^emergency doubling is disabled for target 'gpu-workers'/);
+      expect(account.fake.calls).toEqual([]);
     });
 
     it('throws a one-line error naming the field and makes no AWS call when MLSCALE_CONFIG is malformed', async () => {
-      useDoc({ targets: [{ ...ENGINE, maxCapacity: 'ten' }] });
+      const account = design();
+      vi.stubEnv('MLSCALE_CONFIG', JSON.stringify({ targets: [{ ...account.spec('engine'), maxCapacity: 'ten' }] }));
 
-      const error = await failureOf(handler({ target: 'engine' }));
-
-      expect(error.message).toMatch(/^Invalid MLSCALE_CONFIG: targets\[0\]\.maxCapacity: /);
-      expect(error.message).not.toContain('\n');
-      for (const m of allMocks) expect(m).not.toHaveReceivedAnyCommand();
+      await expectOneLineError(run(account, { target: 'engine' }), /^Invalid MLSCALE_CONFIG: targets\[0\]\.maxCapacity: /);
+      expect(account.fake.calls).toEqual([]);
     });
   });
 
   describe('doubling', () => {
-    it('raises min to the new desired, max to the emergency ceiling, suspends scale-in and scheduled scaling, then sets desired', async () => {
-      await handler(eventBridgeAlarm(ALARM));
+    it('raises max only as far as the raise, not to the emergency ceiling', async () => {
+      const account = design(8);
 
-      expect(autoscaling).toHaveReceivedCommandExactlyOnceWith(RegisterScalableTargetCommand, {
-        ServiceNamespace: 'ecs',
-        ScalableDimension: 'ecs:service:DesiredCount',
-        ResourceId: ENGINE_ID,
-        MinCapacity: 6,
-        MaxCapacity: 20,
-        SuspendedState: INCIDENT_SUSPENSION,
-      });
-      expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { desiredCount: 6 });
+      const result = await run(account, { target: 'engine' });
+
+      expect(result).toMatchObject({ outcome: 'doubled', from: 8, to: 16, min: 16, max: 16 });
+      expect(account.fake.callsOf('applicationautoscaling:registerScalableTarget').map((c) => [c.input.MinCapacity, c.input.MaxCapacity])).toEqual([[16, 16]]);
+      expect(account.service('engine')).toMatchObject({ desired: 16, min: 16, max: 16 });
     });
 
-    it('keeps scale-out suspended when it already was before the incident', async () => {
-      world.scalableTargets.set(ENGINE_ID, {
-        min: 2,
-        max: 10,
-        suspended: { DynamicScalingInSuspended: false, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: false },
-      });
+    it('caps the doubling at the emergency ceiling (maxCapacity x 2 as deployed)', async () => {
+      const account = design(10);
 
-      await handler({ target: 'engine' });
+      const result = await run(account, { target: 'engine' });
 
-      expect(autoscaling).toHaveReceivedCommandWith(RegisterScalableTargetCommand, {
-        SuspendedState: { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: true },
-      });
+      expect(result).toMatchObject({ outcome: 'at-ceiling', from: 10, to: 20, min: 20, max: 20, reason: 'doubled 10 -> 20 (capped at the emergency ceiling 20) (no backlog reading to size the raise from)' });
+      expect(account.service('engine')).toMatchObject({ desired: 20, min: 20, max: 20 });
     });
 
-    it('raises MaxCapacity to the emergency ceiling so target tracking may add more, never past it', async () => {
-      world.services.set('pipestream/engine', 8);
+    it("caps the doubling at the target's own emergencyCeiling", async () => {
+      const account = design(8, (doc) => withTarget(doc, 'engine', { emergencyCeiling: 14 }));
 
-      const result = await handler({ target: 'engine' });
-
-      expect(result).toMatchObject({ outcome: 'doubled', from: 8, to: 16, min: 16, max: 20 });
-      expect(autoscaling).toHaveReceivedCommandWith(RegisterScalableTargetCommand, { MinCapacity: 16, MaxCapacity: 20 });
-      expect(ecs).toHaveReceivedCommandWith(UpdateServiceCommand, { desiredCount: 16 });
-    });
-
-    it('caps at maxCapacity x 2 when no emergencyCeiling is given', async () => {
-      world.services.set('pipestream/engine', 11);
-      world.scalableTargets.set(ENGINE_ID, { min: 2, max: 12, suspended: { ...NONE_SUSPENDED } }); // an operator raised max to 12
-
-      const result = await handler({ target: 'engine' });
-
-      expect(result).toMatchObject({ outcome: 'at-ceiling', from: 11, to: 20, max: 20 });
-      expect(autoscaling).toHaveReceivedCommandWith(RegisterScalableTargetCommand, { MinCapacity: 20, MaxCapacity: 20 });
-      expect(ecs).toHaveReceivedCommandWith(UpdateServiceCommand, { desiredCount: 20 });
-    });
-
-    it('caps at the target emergencyCeiling when given', async () => {
-      useDoc({ targets: [{ ...ENGINE, emergencyCeiling: 14 }] });
-      world.services.set('pipestream/engine', 8);
-
-      const result = await handler({ target: 'engine' });
+      const result = await run(account, { target: 'engine' });
 
       expect(result).toMatchObject({ outcome: 'at-ceiling', from: 8, to: 14, min: 14, max: 14 });
-      expect(autoscaling).toHaveReceivedCommandWith(RegisterScalableTargetCommand, { MinCapacity: 14, MaxCapacity: 14 });
-      expect(ecs).toHaveReceivedCommandWith(UpdateServiceCommand, { desiredCount: 14 });
+      expect(account.holds()).toEqual([expect.objectContaining({ floor: 14, ceiling: 14 })]);
     });
 
-    it('claims the incident with a conditional PutItem recording the state before', async () => {
-      const result = await handler({ target: 'engine' });
+    it('retries throttling on every call of a trigger and doubles once', async () => {
+      const account = design();
+      for (const call of ['dynamodb:query', 'ecs:describeServices', 'applicationautoscaling:describeScalableTargets', 'dynamodb:putItem', 'applicationautoscaling:registerScalableTarget', 'ecs:updateService']) {
+        account.fake.fail({ call, error: 'X.ThrottlingException', cause: 'Rate exceeded', times: 1 });
+      }
 
-      expect(dynamodb).toHaveReceivedCommandExactlyOnceWith(PutItemCommand, {
-        TableName: TABLE,
-        ConditionExpression:
-          'attribute_not_exists(#target) OR (#status <> :open AND #status <> :opening) OR (#status = :opening AND #claimedAt < :stale)',
-        ExpressionAttributeValues: expect.objectContaining({ ':open': { S: 'open' }, ':opening': { S: 'opening' } }),
-      });
-      // Then the claim becomes an open incident, conditional on still being this claim.
-      expect(dynamodb).toHaveReceivedCommandWith(UpdateItemCommand, {
-        ConditionExpression: '#incidentId = :id AND #status = :opening',
-        ExpressionAttributeValues: expect.objectContaining({ ':id': { S: 'engine-20260310-094107' } }),
-      });
-      expect(dynamodb).toHaveReceivedCommandWith(GetItemCommand, { TableName: TABLE, Key: { target: { S: 'engine' } }, ConsistentRead: true });
-      expect(storedRecord()).toMatchObject({
-        incidentId: 'engine-20260310-094107',
-        status: 'open',
-        before: { desired: 3, min: 2, max: 10, suspension: { dynamicIn: false, dynamicOut: false, scheduled: false }, registered: true },
-        after: { desired: 6, min: 6, max: 20 },
-      });
-      expect(result).toMatchObject({ incidentId: 'engine-20260310-094107' });
-    });
+      const result = await run(account, eventBridgeAlarm(ALARM, 'ALARM', NOW));
 
-    it('doubles an EKS node group with one UpdateNodegroupConfig setting min, max and desired', async () => {
-      const result = await handler(eventBridgeAlarm('gpu-queue-critical'));
-
-      // maxCapacity 4, so the emergency ceiling is 8.
-      expect(result).toMatchObject({ target: 'gpu-workers', outcome: 'doubled', from: 3, to: 6, min: 6, max: 8 });
-      expect(eks).toHaveReceivedCommandExactlyOnceWith(UpdateNodegroupConfigCommand, {
-        clusterName: 'ml-prod',
-        nodegroupName: 'gpu-workers',
-        scalingConfig: { minSize: 6, maxSize: 8, desiredSize: 6 },
-      });
-      expect(autoscaling).not.toHaveReceivedCommand(RegisterScalableTargetCommand);
-      expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
+      expect(result).toMatchObject({ outcome: 'doubled', from: 3, to: 6 });
+      expect(account.fake.callsOf('dynamodb:putItem')).toHaveLength(2);
+      expect(account.fake.callsOf('ecs:updateService')).toHaveLength(2);
+      expect(account.service('engine').desired).toBe(6);
+      expect(emergencyHolds(account)).toHaveLength(1);
     });
   });
 
   describe('idempotency', () => {
-    it('returns already-open and makes no mutating call when an incident is open', async () => {
-      world.table.set('engine', itemFor(openIncident()));
-      enterIncident();
+    it('doubles once when one incident is triggered again, in the same minute or later', async () => {
+      const account = design();
 
-      const result = await handler(eventBridgeAlarm(ALARM));
+      const first = await run(account, eventBridgeAlarm(ALARM, 'ALARM', NOW));
+      const again = await run(account, snsAlarm(ALARM, 'ALARM', NOW));
+      setNow(NOW + 5 * MINUTE);
+      const later = await run(account, eventBridgeAlarm(ALARM, 'ALARM', NOW + 5 * MINUTE));
 
-      expect(result).toMatchObject({ target: 'engine', outcome: 'already-open', incidentId: 'engine-20260310-0900' });
-      expectNoMutatingCall();
+      expect(first).toMatchObject({ outcome: 'doubled', to: 6 });
+      expect(again).toMatchObject({ outcome: 'doubled', incidentId: INCIDENT, to: 6 });
+      expect(later).toMatchObject({ outcome: 'already-open', incidentId: INCIDENT });
+      expect(account.fake.callsOf('ecs:updateService').map((c) => c.input.desiredCount)).toEqual([6]);
+      expect(emergencyHolds(account).map((h) => h.holder)).toEqual([`emergency:${INCIDENT}`]);
+      expect(account.service('engine').desired).toBe(6);
     });
 
-    it('returns already-open without touching ECS or Application Auto Scaling when PutItem fails its condition', async () => {
-      world.loseClaimRace = true;
+    it('doubles once when two triggers of one incident race (the second write fails its condition)', async () => {
+      const account = design();
+      let second: unknown;
+      // The SNS copy of the alarm runs to the end while the EventBridge copy is about to write its hold.
+      account.fake.before('dynamodb:putItem', async () => {
+        second = await run(account, snsAlarm(ALARM, 'ALARM', NOW));
+      });
 
-      const result = await handler(eventBridgeAlarm(ALARM));
+      const first = await run(account, eventBridgeAlarm(ALARM, 'ALARM', NOW));
 
-      expect(result).toMatchObject({ outcome: 'already-open', incidentId: 'engine-winner' });
-      expect(dynamodb).toHaveReceivedCommandTimes(PutItemCommand, 1);
-      expect(autoscaling).not.toHaveReceivedCommand(RegisterScalableTargetCommand);
-      expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
+      expect(second).toMatchObject({ outcome: 'doubled', from: 3, to: 6 });
+      expect(first).toMatchObject({ outcome: 'already-open', incidentId: INCIDENT });
+      expect(account.fake.callsOf('ecs:updateService').map((c) => c.input.desiredCount)).toEqual([6]);
+      expect(emergencyHolds(account)).toHaveLength(1);
     });
 
-    it('doubles when its own claim took effect but the PutItem response was lost and the retry fails the condition', async () => {
-      world.losePutResponse = true;
+    it('doubles once when triggers of two incidents race: both floors are the same doubling, and the reconciler takes the max', async () => {
+      const account = design();
+      let second: unknown;
+      account.fake.before('dynamodb:putItem', async () => {
+        second = await run(account, { target: 'engine', incident: 'inc-b' });
+      });
 
-      const result = await handler(eventBridgeAlarm(ALARM));
+      const first = await run(account, { target: 'engine', incident: 'inc-a' });
 
-      expect(dynamodb).toHaveReceivedCommandTimes(PutItemCommand, 2);
-      expect(result).toMatchObject({ outcome: 'doubled', from: 3, to: 6 });
-      expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { desiredCount: 6 });
-      expect(storedRecord()).toMatchObject({ status: 'open', incidentId: 'engine-20260310-094107' });
+      expect(second).toMatchObject({ outcome: 'doubled', from: 3, to: 6 });
+      expect(first).toMatchObject({ outcome: 'doubled', from: 3, to: 6 });
+      expect(emergencyHolds(account).map((h) => [h.holder, h.floor])).toEqual([
+        ['emergency:inc-a', 6],
+        ['emergency:inc-b', 6],
+      ]);
+      expect(account.service('engine')).toMatchObject({ desired: 6, min: 6 });
+      expect(account.fake.callsOf('ecs:updateService').map((c) => c.input.desiredCount)).toEqual([6]);
     });
 
-    it('doubles once when two triggers of one incident arrive together', async () => {
-      const results = await Promise.all([handler(eventBridgeAlarm(ALARM)), handler(snsAlarm(ALARM))]);
+    it("returns 'doubled' with its own hold for a retry of the same execution after its first call landed (Lambda.Unknown)", async () => {
+      const account = design();
+      const first = await run(account, { target: 'engine', execution: EXECUTION, holdMinutes: 60 });
+      // Step Functions retries the task a minute later: the first response was lost.
+      setNow(NOW + MINUTE);
 
-      expect(results.map((r) => ('outcome' in r ? r.outcome : r.ignored)).sort()).toEqual(['already-open', 'doubled']);
-      expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { desiredCount: 6 });
-      expect(world.services.get('pipestream/engine')).toBe(6);
+      const retry = await run(account, { target: 'engine', execution: EXECUTION, holdMinutes: 60 });
+
+      expect(first).toMatchObject({ outcome: 'doubled', to: 6 });
+      expect(retry).toMatchObject({ target: 'engine', outcome: 'doubled', incidentId: 'engine-20260310T0941Z', to: 6, min: 6, max: 10, expiresAt: (first as { expiresAt: string }).expiresAt });
+      expect(emergencyHolds(account)).toEqual([expect.objectContaining({ holder: 'emergency:engine-20260310T0941Z', floor: 6, expiresAt: epoch(NOW) + 60 * 60 })]);
+      expect(account.fake.callsOf('ecs:updateService').map((c) => c.input.desiredCount)).toEqual([6]);
     });
 
-    it('opens a new incident after the previous one was resumed', async () => {
-      world.table.set('engine', itemFor(openIncident({ status: 'resumed', closedAt: '2026-03-10T09:30:00.000Z' })));
+    it('applies its own hold on a retry of the same execution whose first call wrote the hold and then failed', async () => {
+      const account = design();
+      account.fake.fail({ call: 'applicationautoscaling:registerScalableTarget', error: 'ApplicationAutoScaling.ValidationException', cause: 'rejected', times: 1 });
 
-      const result = await handler({ target: 'engine' });
+      const failure = await failureOf(run(account, { target: 'engine', execution: EXECUTION }));
+      const retry = await run(account, { target: 'engine', execution: EXECUTION });
 
-      expect(result).toMatchObject({ outcome: 'doubled', from: 3, to: 6 });
+      expect(failure.name).toBe('EmergencyApplyError');
+      expect(failure.message).toMatch(/^incident engine-20260310T0941Z on engine: hold written but not applied \(.*ValidationException: rejected\); it ends by itself or on resume$/);
+      expect(retry).toMatchObject({ outcome: 'doubled', incidentId: 'engine-20260310T0941Z', to: 6, min: 6 });
+      expect(account.service('engine')).toMatchObject({ desired: 6, min: 6 });
+      expect(emergencyHolds(account)).toHaveLength(1);
     });
   });
 
   describe('resume', () => {
-    it('restores exactly the recorded min, max and suspension and settles the incident as resumed', async () => {
-      world.table.set('engine', itemFor(openIncident()));
-      enterIncident();
+    it("releases only the named incident's hold and reconciles: the other holds and the configured limits apply, desired is not cut", async () => {
+      const account = design();
+      await run(account, { target: 'engine', incident: 'inc-a' });
+      account.putHold(holdFor('engine', 'event:launch', { floor: 4 }, NOW));
 
-      const result = await handler({ action: 'resume', target: 'engine' });
+      const result = await run(account, { action: 'resume', target: 'engine', incident: 'inc-a' });
 
-      expect(result).toMatchObject({ target: 'engine', outcome: 'resumed', incidentId: 'engine-20260310-0900', min: 2, max: 10 });
-      expect(autoscaling).toHaveReceivedCommandExactlyOnceWith(RegisterScalableTargetCommand, {
-        ResourceId: ENGINE_ID,
-        MinCapacity: 2,
-        MaxCapacity: 10,
-        SuspendedState: { DynamicScalingInSuspended: false, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: false },
+      expect(result).toMatchObject({ target: 'engine', outcome: 'resumed', incidentId: 'inc-a', min: 4, max: 10 });
+      expect(account.holds().map((h) => h.holder)).toEqual(['event:launch']);
+      expect(account.service('engine')).toMatchObject({ desired: 6, min: 4, max: 10, suspended: NOT_SUSPENDED });
+      expect(account.fake.callsOf('ecs:updateService').map((c) => c.input.desiredCount)).toEqual([6]);
+    });
+
+    it('releases every emergency hold of the target when no incident is named', async () => {
+      const account = design();
+      account.putHold(holdFor('engine', 'emergency:inc-a', { floor: 6, ceiling: 10, suspendScaleIn: true }, NOW));
+      account.putHold(holdFor('engine', 'emergency:inc-b', { floor: 6, ceiling: 10, suspendScaleIn: true }, NOW));
+      Object.assign(account.service('engine'), { desired: 6, min: 6, suspended: { ...NOT_SUSPENDED, dynamicIn: true } });
+
+      const result = await run(account, { action: 'resume', target: 'engine' });
+
+      expect(result).toMatchObject({ outcome: 'resumed', min: 2, max: 10 });
+      expect(account.holds()).toEqual([]);
+      expect(account.service('engine')).toMatchObject({ desired: 6, min: 2, suspended: NOT_SUSPENDED });
+    });
+
+    it("reports 'no-open-incident' and changes no capacity when the incident's hold was never written", async () => {
+      const account = design();
+
+      const result = await run(account, { action: 'resume', target: 'engine', incident: 'inc-never' });
+
+      expect(result).toMatchObject({ target: 'engine', outcome: 'no-open-incident', incidentId: 'inc-never', min: 2, max: 10 });
+      expect(account.fake.changes()).toEqual([]);
+    });
+
+    it('leaves nothing raised when a resume lands while a trigger is between writing its hold and applying it', async () => {
+      const account = design();
+      let resumed: unknown;
+      account.fake.before('applicationautoscaling:registerScalableTarget', async () => {
+        resumed = await run(account, { action: 'resume', target: 'engine', incident: 'inc-a' });
       });
-      expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
-      expect(dynamodb).toHaveReceivedCommandExactlyOnceWith(UpdateItemCommand, {
-        TableName: TABLE,
-        Key: { target: { S: 'engine' } },
-        ConditionExpression: '#incidentId = :id',
-        ExpressionAttributeValues: expect.objectContaining({ ':status': { S: 'resumed' }, ':id': { S: 'engine-20260310-0900' } }),
-      });
-      expect(storedRecord()).toMatchObject({ status: 'resumed', closedAt: NOW.toISOString() });
+
+      const triggered = await run(account, { target: 'engine', incident: 'inc-a' });
+
+      expect(resumed).toMatchObject({ outcome: 'resumed', incidentId: 'inc-a' });
+      expect(triggered).toMatchObject({ outcome: 'doubled', min: 2, max: 10 });
+      expect(account.holds()).toEqual([]);
+      // The trigger's pass saw the hold gone when it looked again: the limits are the configured ones, desired is left as raised.
+      expect(account.service('engine')).toMatchObject({ min: 2, max: 10, suspended: NOT_SUSPENDED, desired: 6 });
     });
 
-    it('also restores the recorded desired count when restoreDesired is true', async () => {
-      world.table.set('engine', itemFor(openIncident()));
-      enterIncident();
+    it('lets the hold end by itself when nobody resumes (the runbook aborted): the next reconcile restores the configured state', async () => {
+      const account = design();
+      await run(account, { target: 'engine', execution: EXECUTION, holdMinutes: 30 });
+      const reconcileAt = async (at: number) => {
+        setNow(at);
+        return account.as('ReconcilerFunction', () => reconcile({}));
+      };
 
-      await handler({ action: 'resume', target: 'engine', restoreDesired: true });
+      const during = await reconcileAt(NOW + 29 * MINUTE);
+      const after = await reconcileAt(NOW + 31 * MINUTE);
 
-      expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { cluster: 'pipestream', service: 'engine', desiredCount: 3 });
-      expect(world.applied).toEqual(['RegisterScalableTarget', 'UpdateService', 'UpdateItem']);
-    });
-
-    it('deregisters the scalable target again when there was none before the incident', async () => {
-      world.table.set('engine', itemFor(openIncident({ before: { ...openIncident().before!, registered: false } })));
-      enterIncident();
-
-      await handler({ action: 'resume', target: 'engine' });
-
-      expect(autoscaling).toHaveReceivedCommandExactlyOnceWith(DeregisterScalableTargetCommand, { ResourceId: ENGINE_ID });
-      expect(world.scalableTargets.has(ENGINE_ID)).toBe(false);
-    });
-
-    it.each([
-      ['no incident was ever recorded', undefined],
-      ['the last incident was already resumed', openIncident({ status: 'resumed' })],
-      ['the last incident failed', openIncident({ status: 'failed' })],
-    ])('does nothing when %s', async (_case, record) => {
-      if (record) world.table.set('engine', itemFor(record));
-
-      const result = await handler({ action: 'resume', target: 'engine' });
-
-      expect(result).toMatchObject({ target: 'engine', outcome: 'no-open-incident' });
-      expectNoMutatingCall();
+      expect(during.targets.find((t) => t.target === 'engine')).toMatchObject({ min: 6, suspended: true, holds: ['emergency:engine-20260310T0941Z'] });
+      expect(after.targets.find((t) => t.target === 'engine')).toEqual({ target: 'engine', min: 2, max: 10, suspended: false, desired: 6, holds: [], from: 6 });
+      expect(account.service('engine')).toMatchObject({ desired: 6, min: 2, max: 10, suspended: NOT_SUSPENDED });
+      expect(writes(account.fake).filter((c) => c === 'ecs:updateService')).toHaveLength(1);
     });
   });
+});
 
-  describe('failures', () => {
-    it.each([
-      ['a non-retryable error', invalidParameter, 1],
-      ['a 5xx on every attempt', serviceUnavailable, retryPolicy.attempts],
-    ])('puts the recorded limits back, settles the incident as failed and throws when UpdateService fails with %s', async (_case, error, attempts) => {
-      world.failAlways.set('UpdateService', error);
+describe('Function: emergency handler (sized to the backlog)', () => {
+  const LAST = Math.floor(NOW / MINUTE) * MINUTE - MINUTE;
+  /** The engine's backlog (ConsumerLag) and throughput (RequestCount per minute) for the last two minutes. */
+  function backlog(account: Account, lags: [number, number], servedPerSecond: number): void {
+    const drain = account.spec('engine').drain!;
+    account.fake.setSeries(drain.backlog, lags, LAST);
+    account.fake.setSeries(drain.processed, [servedPerSecond * 60, servedPerSecond * 60], LAST);
+  }
 
-      const thrown = await failureOf(handler(eventBridgeAlarm(ALARM)));
+  // The design engine: 2-10 tasks of 10/s each, emergency ceiling 20, backlog threshold 1,000.
+  it('raises to what clears the backlog in the drain time, not a blind doubling', async () => {
+    const account = design(6);
+    // 60/s served by 6 tasks, the lag grew by 300 in a minute: 65/s arrive.
+    backlog(account, [300, 600], 60);
 
-      expect(thrown.name).toBe(error().name);
-      expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, attempts);
-      expect(autoscaling).toHaveReceivedCommandTimes(RegisterScalableTargetCommand, 2);
-      expect(autoscaling).toHaveReceivedNthCommandWith(RegisterScalableTargetCommand, 1, { MinCapacity: 6, MaxCapacity: 20, SuspendedState: INCIDENT_SUSPENSION });
-      expect(autoscaling).toHaveReceivedNthCommandWith(RegisterScalableTargetCommand, 2, {
-        ResourceId: ENGINE_ID,
-        MinCapacity: 2,
-        MaxCapacity: 10,
-        SuspendedState: NONE_SUSPENDED,
-      });
-      expect(dynamodb).toHaveReceivedCommandWith(UpdateItemCommand, { ExpressionAttributeValues: expect.objectContaining({ ':status': { S: 'failed' } }) });
-      expect(world.scalableTargets.get(ENGINE_ID)).toEqual({ min: 2, max: 10, suspended: NONE_SUSPENDED });
-      expect(world.services.get('pipestream/engine')).toBe(3);
-      expect(storedRecord().status).toBe('failed');
-    });
+    const result = await run(account, { target: 'engine' });
 
-    it('deregisters the scalable target it registered when the change fails on a service that had none', async () => {
-      world.scalableTargets.delete(ENGINE_ID);
-      world.failAlways.set('UpdateService', invalidParameter);
-
-      await failureOf(handler({ target: 'engine' }));
-
-      expect(autoscaling).toHaveReceivedCommandExactlyOnceWith(DeregisterScalableTargetCommand, { ResourceId: ENGINE_ID });
-      expect(world.scalableTargets.has(ENGINE_ID)).toBe(false);
-      expect(storedRecord().status).toBe('failed');
-    });
-
-    it('reports a compensation failure when the limits cannot be put back either', async () => {
-      world.failAlways.set('UpdateService', invalidParameter);
-      let registers = 0;
-      autoscaling.on(RegisterScalableTargetCommand).callsFake(async () => {
-        if (++registers > 1) throw awsError('ValidationException', 400, 'restore rejected');
-        return {};
-      });
-
-      const thrown = await failureOf(handler({ target: 'engine' }));
-
-      expect(thrown.name).toBe('CompensationError');
-      expect(thrown.message).toMatch(/restoring min 2 \/ max 10 also failed/);
-      expect(storedRecord().status).toBe('failed');
-    });
-
-    it('retries throttling on every call of a trigger and doubles once', async () => {
-      world.throttleOnce = new Set<Call>(['GetItem', 'DescribeServices', 'DescribeScalableTargets', 'PutItem', 'RegisterScalableTarget', 'UpdateService']);
-
-      const result = await handler(eventBridgeAlarm(ALARM));
-
-      expect(result).toMatchObject({ outcome: 'doubled', from: 3, to: 6 });
-      // The first read is throttled once; the check after the change reads once more.
-      expect(dynamodb).toHaveReceivedCommandTimes(GetItemCommand, 3);
-      expect(ecs).toHaveReceivedCommandTimes(DescribeServicesCommand, 2);
-      expect(autoscaling).toHaveReceivedCommandTimes(DescribeScalableTargetsCommand, 2);
-      expect(dynamodb).toHaveReceivedCommandTimes(PutItemCommand, 2);
-      expect(autoscaling).toHaveReceivedCommandTimes(RegisterScalableTargetCommand, 2);
-      expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 2);
-      expect(world.applied).toEqual(['PutItem', 'UpdateItem', 'RegisterScalableTarget', 'UpdateService']);
-    });
-
-    it('retries throttling on every call of a resume and restores once', async () => {
-      world.table.set('engine', itemFor(openIncident()));
-      enterIncident();
-      world.throttleOnce = new Set<Call>(['GetItem', 'RegisterScalableTarget', 'UpdateService', 'UpdateItem']);
-
-      const result = await handler({ action: 'resume', target: 'engine', restoreDesired: true });
-
-      expect(result).toMatchObject({ outcome: 'resumed' });
-      expect(dynamodb).toHaveReceivedCommandTimes(GetItemCommand, 2);
-      expect(autoscaling).toHaveReceivedCommandTimes(RegisterScalableTargetCommand, 2);
-      expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 2);
-      expect(dynamodb).toHaveReceivedCommandTimes(UpdateItemCommand, 2);
-      expect(world.applied).toEqual(['RegisterScalableTarget', 'UpdateService', 'UpdateItem']);
-    });
-
-    it('retries throttling on DescribeNodegroup and UpdateNodegroupConfig for an EKS target', async () => {
-      world.throttleOnce = new Set<Call>(['DescribeNodegroup', 'UpdateNodegroupConfig']);
-
-      const result = await handler({ target: 'gpu-workers' });
-
-      expect(result).toMatchObject({ outcome: 'doubled', to: 6 });
-      expect(eks).toHaveReceivedCommandTimes(DescribeNodegroupCommand, 2);
-      expect(eks).toHaveReceivedCommandTimes(UpdateNodegroupConfigCommand, 2);
-      expect(world.applied).toEqual(['PutItem', 'UpdateItem', 'UpdateNodegroupConfig']);
-    });
+    // (65 + (600 + 5 x 60 s of start-up) / 120 s) / 10 per task = 7.25 -> 8, not 12.
+    expect(result).toMatchObject({ outcome: 'doubled', from: 6, to: 8, min: 8, max: 10, reason: expect.stringMatching(/^raised 6 -> 8: backlog 600 at 65\.0\/s needs 8 tasks to clear in 120 s/) });
+    expect(emergencyHolds(account)).toEqual([expect.objectContaining({ floor: 8, ceiling: 10, suspendScaleIn: true })]);
   });
 
-  describe('without MLSCALE_INCIDENT_TABLE', () => {
-    it('doubles on the first trigger and does nothing on the second (scale-in now suspended)', async () => {
-      vi.stubEnv('MLSCALE_INCIDENT_TABLE', undefined);
+  it('opens no incident when the capacity asked for already clears the backlog in time', async () => {
+    const account = design(8);
+    backlog(account, [150, 150], 30);
 
-      const first = await handler(eventBridgeAlarm(ALARM));
-      const second = await handler(eventBridgeAlarm(ALARM));
+    const result = await run(account, { target: 'engine' });
 
-      expect(first).toMatchObject({ outcome: 'doubled', from: 3, to: 6 });
-      expect(second).toMatchObject({ outcome: 'already-open' });
-      expect(world.scalableTargets.get(ENGINE_ID)?.suspended.DynamicScalingInSuspended).toBe(true);
-      expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { desiredCount: 6 });
-      expect(autoscaling).toHaveReceivedCommandTimes(RegisterScalableTargetCommand, 1);
-      expect(dynamodb).not.toHaveReceivedAnyCommand();
-    });
+    expect(result).toMatchObject({ outcome: 'not-needed', from: 8, to: 8, reason: expect.stringMatching(/^not needed: the 8 tasks asked for clear backlog 150/) });
+    expect(emergencyHolds(account)).toEqual([]);
+    expect(account.service('engine')).toMatchObject({ desired: 8, min: 2 });
+  });
 
-    it('doubles an EKS node group once (its raised minimum marks the incident)', async () => {
-      vi.stubEnv('MLSCALE_INCIDENT_TABLE', undefined);
+  it("keeps an open incident's raise sized to the backlog each minute, and says when it has drained", async () => {
+    const account = design(6);
+    backlog(account, [900, 4_400], 60);
+    await run(account, { target: 'engine', incident: 'inc-1' });
+    expect(emergencyHolds(account)[0]).toMatchObject({ floor: 19, ceiling: 19 });
+    account.service('engine').running = 19;
 
-      await handler({ target: 'gpu-workers' });
-      const second = await handler({ target: 'gpu-workers' });
+    // A minute later the backlog is small but 108/s arrive, more than 10 tasks serve:
+    // the raise shrinks to what carries them at 90 %, max with it (so desired follows).
+    setNow(NOW + MINUTE);
+    backlog(account, [600, 500], 110);
+    const watched = await run(account, { action: 'watch', target: 'engine', incident: 'inc-1', inAlarm: false });
+    expect(watched).toMatchObject({ incidentId: 'inc-1', drained: false, floor: 13 });
+    expect(account.service('engine')).toMatchObject({ min: 13, max: 13, desired: 13 });
 
-      expect(second).toMatchObject({ outcome: 'already-open' });
-      expect(eks).toHaveReceivedCommandTimes(UpdateNodegroupConfigCommand, 1);
-      expect(dynamodb).not.toHaveReceivedAnyCommand();
-    });
+    // With an alarm still firing it is not over.
+    backlog(account, [300, 200], 60);
+    expect(await run(account, { action: 'watch', target: 'engine', incident: 'inc-1', inAlarm: true })).toMatchObject({ drained: false });
+    // The alarms OK, the backlog back under its threshold, what arrives within 10 tasks: over.
+    expect(await run(account, { action: 'watch', target: 'engine', incident: 'inc-1', inAlarm: false })).toMatchObject({ drained: true });
+  });
+
+  it('refuses a watch without its incident or alarm state, before any AWS call', async () => {
+    const account = design();
+
+    await expectOneLineError(run(account, { action: 'watch', target: 'engine' }), /^watch needs the incident \(a string\) and inAlarm \(true or false\)/, 'EmergencyEventError');
+    expect(account.fake.calls).toEqual([]);
   });
 });

@@ -1,349 +1,225 @@
-import {
-  ApplicationAutoScalingClient,
-  DescribeScalableTargetsCommand,
-  type DescribeScalableTargetsCommandInput,
-  type ScalableTarget as AasTarget,
-} from '@aws-sdk/client-application-auto-scaling';
-import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataCommandInput, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
-import { DescribeServicesCommand, type DescribeServicesCommandInput, ECSClient, UpdateServiceCommand, type UpdateServiceCommandInput } from '@aws-sdk/client-ecs';
-import { DescribeNodegroupCommand, type DescribeNodegroupCommandInput, EKSClient, UpdateNodegroupConfigCommand } from '@aws-sdk/client-eks';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-vitest/extend';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { configureRetries, retryPolicy } from '../../lambdas/aws/retry';
+import { describe, expect, it, vi } from 'vitest';
+import { parseTargetsDocument } from '../../lambdas/core/targets';
 import { handler } from '../../lambdas/scale-to-zero';
-import { serviceUnavailable, throttling } from './aws-errors';
-import { DESIGN_EMBEDDER, DESIGN_ENGINE, DESIGN_GPU_WORKERS, workMetric } from '../fixtures/design-example';
+import { metricKey } from '../fakes/aws';
+import { DESIGN_EMBEDDER, workMetric } from '../fixtures/design-example';
+import {
+  deployedAccount,
+  epoch,
+  expectOneLineError,
+  handlerSuite,
+  holdFor,
+  MINUTE,
+  minuteOf,
+  openAccount,
+  pauseHold,
+  setNow,
+  withTarget,
+  writes,
+  zeros,
+  type Account,
+  type DeployedOptions,
+} from './fixtures';
 
-const ecs = mockClient(ECSClient);
-const eks = mockClient(EKSClient);
-const cloudwatch = mockClient(CloudWatchClient);
-const autoscaling = mockClient(ApplicationAutoScalingClient);
-const allMocks = [ecs, eks, cloudwatch, autoscaling];
+handlerSuite();
 
-const MINUTE = 60_000;
-/** "Now" of every test: half a minute into 12:00 UTC. */
+/** Tuesday 12:00:30 UTC: minute 12:00 is a multiple of 15 (a probe minute for `everyMinutes: 15`). */
 const NOW = Date.parse('2026-03-10T12:00:30Z');
-const NOW_MINUTE = Math.floor(NOW / MINUTE) * MINUTE;
+const LAST_MINUTE = minuteOf(NOW) - MINUTE;
+const IN_FLIGHT = { namespace: 'Pipestream/Embedder', metricName: 'InFlight', dimensions: { Service: 'embedder' }, statistic: 'Maximum' };
 
-
-/** The DESIGN.md example document. */
-const ENGINE = DESIGN_ENGINE;
-const EMBEDDER = DESIGN_EMBEDDER;
-const GPU_WORKERS = DESIGN_GPU_WORKERS;
-const RERANKER = { ...EMBEDDER, name: 'reranker', cluster: 'gpu-cluster', service: 'reranker', work: workMetric('reranker') };
-const DOC = { targets: [ENGINE, EMBEDDER, GPU_WORKERS] };
-
-type Suspended = { DynamicScalingInSuspended: boolean; DynamicScalingOutSuspended: boolean; ScheduledScalingSuspended: boolean };
-
-/**
- * What the fake AWS account holds. Work series are per-minute values, oldest
- * first, the newest one minute before "now"; 'InternalError' makes the
- * query's result carry that status code (with zeros as partial data).
- */
-interface World {
-  services: Map<string, number>;
-  scalableTargets: Map<string, { min: number; max: number; suspended?: Suspended }>;
-  nodegroups: Map<string, { desired: number; min: number; max: number; tags?: Record<string, string> }>;
-  work: Map<string, readonly number[] | 'InternalError'>;
-  failDescribeServicesIn: Set<string>;
-  throttleOnce: Set<'GetMetricData' | 'DescribeServices' | 'UpdateService'>;
-  /** Successful UpdateService calls. */
-  serviceUpdates: number;
+/** The DESIGN.md targets (engine at 4, embedder and gpu-workers at 0), as the design config deploys them. */
+function design(options: DeployedOptions = {}): Account {
+  setNow(NOW);
+  return deployedAccount('design', { ...options, desired: { engine: 4, ...options.desired } });
 }
 
-let world: World;
-
-const zeros = (minutes: number) => new Array<number>(minutes).fill(0);
-
-function series(values: readonly number[] | 'InternalError'): MetricDataResult {
-  if (values === 'InternalError') {
-    const partial = zeros(8);
-    return {
-      StatusCode: 'InternalError',
-      Messages: [{ Code: 'InternalError', Value: 'Internal service error' }],
-      Timestamps: partial.map((_, i) => new Date(NOW_MINUTE - (partial.length - i) * MINUTE)),
-      Values: partial,
-    };
-  }
-  return {
-    StatusCode: 'Complete',
-    Timestamps: values.map((_, i) => new Date(NOW_MINUTE - (values.length - i) * MINUTE)),
-    Values: [...values],
-  };
-}
-
-function installWorld(): void {
-  cloudwatch.on(GetMetricDataCommand).callsFake(async (input: GetMetricDataCommandInput) => {
-    if (world.throttleOnce.delete('GetMetricData')) throw throttling();
-    return {
-      MetricDataResults: (input.MetricDataQueries ?? []).map((q) => {
-        const group = q.MetricStat?.Metric?.Dimensions?.find((d) => d.Name === 'ConsumerGroup')?.Value ?? '';
-        return { Id: q.Id, Label: group, ...series(world.work.get(group) ?? []) };
-      }),
-    };
-  });
-  ecs.on(DescribeServicesCommand).callsFake(async (input: DescribeServicesCommandInput) => {
-    if (world.throttleOnce.delete('DescribeServices')) throw throttling();
-    if (world.failDescribeServicesIn.has(input.cluster ?? '')) throw serviceUnavailable();
-    const services = (input.services ?? []).flatMap((name) => {
-      const desired = world.services.get(`${input.cluster}/${name}`);
-      return desired === undefined ? [] : [{ serviceName: name, status: 'ACTIVE', desiredCount: desired, runningCount: desired, pendingCount: 0 }];
-    });
-    return { services, failures: [] };
-  });
-  ecs.on(UpdateServiceCommand).callsFake(async (input: UpdateServiceCommandInput) => {
-    if (world.throttleOnce.delete('UpdateService')) throw throttling();
-    world.services.set(`${input.cluster}/${input.service}`, input.desiredCount!);
-    world.serviceUpdates++;
-    return { service: { serviceName: input.service, desiredCount: input.desiredCount } };
-  });
-  autoscaling.on(DescribeScalableTargetsCommand).callsFake(async (input: DescribeScalableTargetsCommandInput) => {
-    const ScalableTargets: AasTarget[] = (input.ResourceIds ?? []).flatMap((id) => {
-      const t = world.scalableTargets.get(id);
-      return t
-        ? [
-            {
-              ServiceNamespace: 'ecs',
-              ScalableDimension: 'ecs:service:DesiredCount',
-              ResourceId: id,
-              MinCapacity: t.min,
-              MaxCapacity: t.max,
-              RoleARN: 'arn:aws:iam::123456789012:role/aas',
-              CreationTime: new Date(0),
-              ...(t.suspended ? { SuspendedState: t.suspended } : {}),
-            },
-          ]
-        : [];
-    });
-    return { ScalableTargets };
-  });
-  eks.on(DescribeNodegroupCommand).callsFake(async (input: DescribeNodegroupCommandInput) => {
-    const ng = world.nodegroups.get(`${input.clusterName}/${input.nodegroupName}`);
-    if (!ng) throw Object.assign(new Error('No node group found'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
-    return {
-      nodegroup: {
-        clusterName: input.clusterName,
-        nodegroupName: input.nodegroupName,
-        status: 'ACTIVE',
-        scalingConfig: { desiredSize: ng.desired, minSize: ng.min, maxSize: ng.max },
-        tags: ng.tags ?? {},
-      },
-    };
-  });
-  eks.on(UpdateNodegroupConfigCommand).resolves({ update: { id: 'update-1', status: 'InProgress' } });
-}
-
-function freshWorld(): World {
-  return {
-    services: new Map([
-      ['pipestream/engine', 4],
-      ['pipestream/embedder', 0],
-      ['gpu-cluster/reranker', 0],
-    ]),
-    scalableTargets: new Map([
-      ['service/pipestream/engine', { min: 2, max: 10 }],
-      ['service/pipestream/embedder', { min: 0, max: 5 }],
-      ['service/gpu-cluster/reranker', { min: 0, max: 5 }],
-    ]),
-    nodegroups: new Map([['ml-prod/gpu-workers', { desired: 0, min: 0, max: 4 }]]),
-    work: new Map(),
-    failDescribeServicesIn: new Set(),
-    throttleOnce: new Set(),
-    serviceUpdates: 0,
-  };
-}
-
-const useDoc = (doc: unknown) => vi.stubEnv('MLSCALE_CONFIG', JSON.stringify(doc));
+/** The handler as the reconciler's role: the deployed function that runs the scale-to-zero pass. */
+const run = (account: Account) => account.as('ReconcilerFunction', () => handler({}));
 const decisionOf = (result: Awaited<ReturnType<typeof handler>>, target: string) => result.decisions.find((d) => d.target === target);
-
-beforeAll(() => {
-  configureRetries({ baseDelayMs: 1 });
-});
-
-beforeEach(() => {
-  vi.setSystemTime(NOW);
-  world = freshWorld();
-  installWorld();
-  useDoc(DOC);
-});
-
-afterEach(() => {
-  for (const m of allMocks) m.reset();
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+const updatesOf = (account: Account) => account.fake.callsOf('ecs:updateService').map((c) => c.input);
+const nodegroupUpdatesOf = (account: Account) => account.fake.callsOf('eks:updateNodegroupConfig').map((c) => c.input.scalingConfig);
 
 describe('Function: scale-to-zero handler', () => {
-  it('scales an ECS service and an EKS node group from 0 to 1 when work appears', async () => {
-    world.work.set('embedder', [0, 0, 5]);
-    world.work.set('gpu-workers', [3]);
+  it('wakes an ECS service and an EKS node group from 0 to scaleFromZeroTo with a wake hold when work appears', async () => {
+    const account = design({ edit: (doc) => withTarget(doc, 'embedder', { scaleFromZeroTo: 2 }) });
+    account.work('embedder', [0, 0, 5], LAST_MINUTE);
+    account.work('gpu-workers', [3], LAST_MINUTE);
 
-    const result = await handler({});
+    const result = await run(account);
 
-    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
-    expect(ecs).toHaveReceivedCommandWith(UpdateServiceCommand, { cluster: 'pipestream', service: 'embedder', desiredCount: 1 });
-    expect(eks).toHaveReceivedCommandTimes(UpdateNodegroupConfigCommand, 1);
-    expect(eks).toHaveReceivedCommandWith(UpdateNodegroupConfigCommand, {
-      clusterName: 'ml-prod',
-      nodegroupName: 'gpu-workers',
-      scalingConfig: { desiredSize: 1 },
-    });
-    expect(result.decisions).toHaveLength(2);
-    expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 0, to: 1, reason: expect.stringMatching(/work appeared/) });
-    expect(decisionOf(result, 'gpu-workers')).toEqual({ target: 'gpu-workers', from: 0, to: 1, reason: expect.stringMatching(/work appeared/) });
+    // The hold that keeps them up: floor scaleFromZeroTo, ending idleMinutes + 1 from now unless renewed.
+    expect(account.holds()).toEqual([
+      expect.objectContaining({ target: 'embedder', holder: 'wake', floor: 2, createdAt: epoch(NOW), expiresAt: epoch(NOW) + 6 * 60 }),
+      expect.objectContaining({ target: 'gpu-workers', holder: 'wake', floor: 1, createdAt: epoch(NOW), expiresAt: epoch(NOW) + 6 * 60 }),
+    ]);
+    expect(account.service('embedder')).toMatchObject({ min: 2, desired: 2 });
+    expect(updatesOf(account)).toEqual([{ cluster: 'pipestream', service: 'embedder', desiredCount: 2 }]);
+    expect(account.nodegroup('gpu-workers')).toMatchObject({ min: 1, max: 4, desired: 1 });
+    expect(nodegroupUpdatesOf(account)).toEqual([{ minSize: 1, maxSize: 4, desiredSize: 1 }]);
+    expect(result.decisions).toEqual([
+      { target: 'embedder', from: 0, to: 2, reason: expect.any(String) },
+      { target: 'gpu-workers', from: 0, to: 1, reason: expect.any(String) },
+    ]);
   });
 
-  it('never touches a target outside the scale-to-zero pool', async () => {
-    world.work.set('embedder', [5]);
+  it('never reads or touches a target outside the scale-to-zero pool', async () => {
+    const account = design();
+    account.work('embedder', [5], LAST_MINUTE);
+    account.putHold(holdFor('engine', 'manual', { floor: 8 }, NOW));
 
-    const result = await handler({});
+    const result = await run(account);
 
     expect(decisionOf(result, 'engine')).toBeUndefined();
-    expect(ecs).not.toHaveReceivedCommandWith(UpdateServiceCommand, { service: 'engine' });
-    expect(ecs).not.toHaveReceivedCommandWith(DescribeServicesCommand, { services: expect.arrayContaining(['engine']) });
+    expect(account.fake.callsOf('ecs:describeServices').flatMap((c) => c.input.services as string[])).toEqual(['embedder']);
+    expect(updatesOf(account).map((u) => u.service)).toEqual(['embedder']);
+    expect(account.service('engine')).toMatchObject({ min: 2, desired: 4 });
   });
 
-  it('scales both targets to 0 after 5 minutes of zero datapoints', async () => {
-    world.services.set('pipestream/embedder', 2);
-    world.nodegroups.set('ml-prod/gpu-workers', { desired: 3, min: 0, max: 4 });
-    world.work.set('embedder', zeros(8));
-    world.work.set('gpu-workers', zeros(8));
+  it('scales both targets to 0 after idleMinutes of zero datapoints ending now', async () => {
+    const account = design({ desired: { embedder: 2, 'gpu-workers': 3 } });
+    account.work('embedder', zeros(8), LAST_MINUTE);
+    account.work('gpu-workers', zeros(8), LAST_MINUTE);
+    account.gpu('gpu-workers', zeros(8), LAST_MINUTE);
 
-    const result = await handler({});
+    const result = await run(account);
 
-    expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { cluster: 'pipestream', service: 'embedder', desiredCount: 0 });
-    expect(eks).toHaveReceivedCommandExactlyOnceWith(UpdateNodegroupConfigCommand, {
-      clusterName: 'ml-prod',
-      nodegroupName: 'gpu-workers',
-      scalingConfig: { desiredSize: 0 },
-    });
-    expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 2, to: 0, reason: expect.stringMatching(/no work for 5 minutes/) });
-    expect(decisionOf(result, 'gpu-workers')).toEqual({ target: 'gpu-workers', from: 3, to: 0, reason: expect.stringMatching(/no work for 5 minutes/) });
+    expect(updatesOf(account)).toEqual([{ cluster: 'pipestream', service: 'embedder', desiredCount: 0 }]);
+    expect(nodegroupUpdatesOf(account)).toEqual([{ minSize: 0, maxSize: 4, desiredSize: 0 }]);
+    expect(account.holds()).toEqual([]);
+    expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 2, to: 0, reason: expect.stringMatching(/idle: no work for 5 minutes/) });
+    expect(decisionOf(result, 'gpu-workers')).toEqual({ target: 'gpu-workers', from: 3, to: 0, reason: expect.stringMatching(/idle: no work for 5 minutes/) });
   });
 
   it('keeps capacity when work was seen within the idle window', async () => {
-    world.services.set('pipestream/embedder', 2);
-    world.work.set('embedder', [0, 0, 0, 0, 2, 0, 0, 0]); // 2 pending four minutes ago
+    const account = design({ desired: { embedder: 2 } });
+    account.work('embedder', [0, 0, 0, 0, 2, 0, 0, 0], LAST_MINUTE); // 2 pending four minutes ago
+    account.work('gpu-workers', zeros(8), LAST_MINUTE);
 
-    const result = await handler({});
+    const result = await run(account);
 
-    expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
-    expect(decisionOf(result, 'embedder')).toMatchObject({ from: 2, to: 2 });
+    expect(updatesOf(account)).toEqual([]);
+    expect(account.service('embedder').desired).toBe(2);
+    expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 2, to: 2, reason: expect.stringMatching(/work 2 at 11:56Z, within the last 5 minutes/) });
   });
 
   it('does not scale down when datapoints are missing', async () => {
-    world.services.set('pipestream/embedder', 2);
-    world.nodegroups.set('ml-prod/gpu-workers', { desired: 1, min: 0, max: 4 });
-    world.work.set('embedder', []); // no datapoints at all
-    world.work.set('gpu-workers', [0, 0, 0]); // three minutes of zeros is not five
+    const account = design({ desired: { embedder: 2, 'gpu-workers': 1 } });
+    account.work('gpu-workers', [0, 0, 0], LAST_MINUTE); // three minutes of zeros is not five
 
-    const result = await handler({});
+    const result = await run(account);
 
-    expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
-    expect(eks).not.toHaveReceivedCommand(UpdateNodegroupConfigCommand);
-    expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 2, to: 2, reason: expect.stringMatching(/no work datapoints/) });
-    expect(decisionOf(result, 'gpu-workers')).toEqual({ target: 'gpu-workers', from: 1, to: 1, reason: expect.stringMatching(/gap/) });
+    expect(updatesOf(account)).toEqual([]);
+    expect(nodegroupUpdatesOf(account).map((c) => c.desiredSize)).not.toContain(0);
+    expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 2, to: 2, reason: expect.stringMatching(/work metric has no datapoints/) });
+    expect(decisionOf(result, 'gpu-workers')).toMatchObject({ from: 1, to: 1, reason: expect.stringMatching(/no datapoint at 11:55Z: unknown, not idle/) });
   });
 
   it('holds a target whose GetMetricData query returns InternalError while the others act', async () => {
-    world.services.set('pipestream/embedder', 2);
-    world.work.set('embedder', 'InternalError'); // with zeros as partial data: must not read as idle
-    world.work.set('gpu-workers', [4]);
+    const account = design({ desired: { embedder: 2 } });
+    account.work('embedder', zeros(8), LAST_MINUTE); // partial data of zeros: must not read as idle
+    account.fake.metricStatus.set(metricKey(account.spec('embedder').work!), 'InternalError');
+    account.work('gpu-workers', [4], LAST_MINUTE);
 
-    const result = await handler({});
+    const result = await run(account);
 
-    expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
-    expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 2, to: 2, reason: expect.stringMatching(/unreadable \(InternalError/) });
-    expect(eks).toHaveReceivedCommandExactlyOnceWith(UpdateNodegroupConfigCommand, { scalingConfig: { desiredSize: 1 } });
+    expect(updatesOf(account)).toEqual([]);
+    expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 2, to: 2, reason: expect.stringMatching(/work metric unreadable \(InternalError/) });
+    expect(nodegroupUpdatesOf(account)).toEqual([{ minSize: 1, maxSize: 4, desiredSize: 1 }]);
     expect(decisionOf(result, 'gpu-workers')).toMatchObject({ from: 0, to: 1 });
   });
 
-  it('reports a target whose DescribeServices batch fails after retries and still scales the others', async () => {
-    useDoc({ targets: [ENGINE, EMBEDDER, RERANKER, GPU_WORKERS] });
-    world.failDescribeServicesIn.add('pipestream');
-    world.work.set('embedder', [5]);
-    world.work.set('reranker', [5]);
-    world.work.set('gpu-workers', [5]);
+  it('reports a target whose DescribeServices batch fails after retries and still wakes the others', async () => {
+    const account = design();
+    account.fake.fail({ call: 'ecs:describeServices', error: 'Ecs.ServiceUnavailableException', cause: 'Service unavailable' });
+    account.work('embedder', [5], LAST_MINUTE);
+    account.work('gpu-workers', [5], LAST_MINUTE);
 
-    const result = await handler({});
+    const result = await run(account);
 
-    expect(ecs.commandCalls(DescribeServicesCommand, { cluster: 'pipestream' })).toHaveLength(retryPolicy.attempts);
-    expect(decisionOf(result, 'embedder')).toMatchObject({ target: 'embedder', from: 0, to: 0, error: expect.stringMatching(/Service unavailable/) });
-    expect(ecs).not.toHaveReceivedCommandWith(UpdateServiceCommand, { service: 'embedder' });
-    expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { cluster: 'gpu-cluster', service: 'reranker', desiredCount: 1 });
-    expect(eks).toHaveReceivedCommandExactlyOnceWith(UpdateNodegroupConfigCommand, { scalingConfig: { desiredSize: 1 } });
-    expect(decisionOf(result, 'reranker')).toEqual({ target: 'reranker', from: 0, to: 1, reason: expect.any(String) });
-  });
-
-  it('holds a target paused by an operator (all suspended states true) even with work pending', async () => {
-    world.scalableTargets.set('service/pipestream/embedder', {
-      min: 0,
-      max: 5,
-      suspended: { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: true, ScheduledScalingSuspended: true },
-    });
-    world.nodegroups.set('ml-prod/gpu-workers', { desired: 0, min: 0, max: 4, tags: { 'mlscale:paused': 'true' } });
-    world.work.set('embedder', [9]);
-    world.work.set('gpu-workers', [9]);
-
-    const result = await handler({});
-
-    expect(ecs).not.toHaveReceivedCommand(UpdateServiceCommand);
-    expect(eks).not.toHaveReceivedCommand(UpdateNodegroupConfigCommand);
-    expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 0, to: 0, reason: 'paused by an operator' });
-    expect(decisionOf(result, 'gpu-workers')).toEqual({ target: 'gpu-workers', from: 0, to: 0, reason: 'paused by an operator' });
-  });
-
-  it('still scales a target whose scale-in alone is suspended (an incident, not a pause)', async () => {
-    world.scalableTargets.set('service/pipestream/embedder', {
-      min: 0,
-      max: 5,
-      suspended: { DynamicScalingInSuspended: true, DynamicScalingOutSuspended: false, ScheduledScalingSuspended: true },
-    });
-    world.work.set('embedder', [9]);
-
-    await handler({});
-
-    expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { service: 'embedder', desiredCount: 1 });
+    expect(account.fake.callsOf('ecs:describeServices')).toHaveLength(4);
+    expect(decisionOf(result, 'embedder')).toMatchObject({ from: 0, to: 0, error: expect.stringMatching(/^service\/pipestream\/embedder could not be read: ServiceUnavailableException: Service unavailable/) });
+    expect(updatesOf(account)).toEqual([]);
+    expect(nodegroupUpdatesOf(account)).toEqual([{ minSize: 1, maxSize: 4, desiredSize: 1 }]);
+    expect(decisionOf(result, 'gpu-workers')).toEqual({ target: 'gpu-workers', from: 0, to: 1, reason: expect.any(String) });
   });
 
   it('retries throttled GetMetricData, DescribeServices and UpdateService and applies the change once', async () => {
-    world.throttleOnce = new Set(['GetMetricData', 'DescribeServices', 'UpdateService']);
-    world.work.set('embedder', [5]);
+    const account = design();
+    for (const call of ['cloudwatch:getMetricData', 'ecs:describeServices', 'ecs:updateService']) {
+      account.fake.fail({ call, error: `${call.split(':')[0]}.ThrottlingException`, cause: 'Rate exceeded', times: 1 });
+    }
+    account.work('embedder', [5], LAST_MINUTE);
+    account.work('gpu-workers', zeros(8), LAST_MINUTE);
 
-    const result = await handler({});
+    const result = await run(account);
 
-    expect(cloudwatch).toHaveReceivedCommandTimes(GetMetricDataCommand, 2);
-    expect(ecs).toHaveReceivedCommandTimes(DescribeServicesCommand, 2);
-    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 2);
-    expect(world.serviceUpdates).toBe(1);
-    expect(world.services.get('pipestream/embedder')).toBe(1);
+    expect(account.fake.callsOf('cloudwatch:getMetricData')).toHaveLength(2);
+    expect(account.fake.callsOf('ecs:describeServices')).toHaveLength(2);
+    expect(account.fake.callsOf('ecs:updateService')).toHaveLength(2);
+    expect(account.service('embedder').desired).toBe(1);
     expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 0, to: 1, reason: expect.any(String) });
   });
 
-  it('reads 1,000 ECS targets with 2 GetMetricData calls of 500 queries and 100 DescribeServices calls', async () => {
-    const targets = Array.from({ length: 1_000 }, (_, i) => ({
-      ...EMBEDDER,
-      name: `module-${i}`,
-      cluster: 'gpu-fleet',
-      service: `module-${i}`,
-      work: workMetric(`module-${i}`),
-    }));
-    for (const t of targets) world.services.set(`gpu-fleet/${t.service}`, 0);
-    world.work.set('module-777', [3]); // in the second metric batch: its query ids restart at m0
-    useDoc({ targets });
+  it('keeps an ECS service with a pause hold at 0 even with work pending', async () => {
+    const account = design();
+    account.putHold(pauseHold('embedder', NOW));
+    account.work('embedder', [9], LAST_MINUTE);
+    account.work('gpu-workers', zeros(8), LAST_MINUTE);
+
+    const result = await run(account);
+
+    expect(updatesOf(account)).toEqual([]);
+    expect(account.service('embedder')).toMatchObject({ desired: 0, min: 0, suspended: { dynamicIn: true, dynamicOut: true, scheduled: true } });
+    expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 0, to: 0, reason: expect.stringMatching(/paused/) });
+  });
+
+  it('keeps an EKS node group with a pause hold at 0 even with work pending', async () => {
+    const account = design();
+    account.putHold(pauseHold('gpu-workers', NOW));
+    account.work('embedder', zeros(8), LAST_MINUTE);
+    account.work('gpu-workers', [9], LAST_MINUTE);
+
+    const result = await run(account);
+
+    expect(account.nodegroup('gpu-workers')).toMatchObject({ desired: 0, min: 0 });
+    expect(decisionOf(result, 'gpu-workers')).toMatchObject({ target: 'gpu-workers', from: 0, to: 0 });
+    // A node group has no suspension switches to write: the pause is honoured by the reconciler alone,
+    // and no UpdateNodegroupConfig that changes nothing is sent (EKS would refuse it).
+    expect(nodegroupUpdatesOf(account)).toEqual([]);
+    expect(decisionOf(result, 'gpu-workers')?.error).toBeUndefined();
+  });
+
+  it('still wakes a target whose scale-in alone is suspended by a hold (an incident, not a pause)', async () => {
+    const account = design();
+    account.putHold(holdFor('embedder', 'manual', { suspendScaleIn: true }, NOW));
+    account.work('embedder', [9], LAST_MINUTE);
+    account.work('gpu-workers', zeros(8), LAST_MINUTE);
+
+    await run(account);
+
+    expect(updatesOf(account)).toEqual([{ cluster: 'pipestream', service: 'embedder', desiredCount: 1 }]);
+    expect(account.service('embedder')).toMatchObject({ desired: 1, suspended: { dynamicIn: true, dynamicOut: false } });
+  });
+
+  it('reads 1,000 ECS targets with 2 GetMetricData calls of 500 queries and 100 DescribeServices calls of at most 10', async () => {
+    // Built by hand and run without the IAM guard: no deployed role names 1,000 services.
+    setNow(NOW);
+    const targets = Array.from({ length: 1_000 }, (_, i) => ({ ...DESIGN_EMBEDDER, name: `module-${i}`, cluster: 'gpu-fleet', service: `module-${i}`, work: workMetric(`module-${i}`) }));
+    const account = openAccount(parseTargetsDocument({ targets, holdsTable: 'fleet-holds' }), undefined);
+    for (const t of targets) account.work(t.name, zeros(8), LAST_MINUTE);
+    account.work('module-777', [0, 3], LAST_MINUTE); // in the second metric batch: its query ids restart at m0
 
     const result = await handler({});
 
-    const metricCalls = cloudwatch.commandCalls(GetMetricDataCommand);
-    expect(metricCalls).toHaveLength(2);
-    expect(metricCalls.map((c) => c.args[0].input.MetricDataQueries?.length)).toEqual([500, 500]);
-    const describeCalls = ecs.commandCalls(DescribeServicesCommand);
+    const metricCalls = account.fake.callsOf('cloudwatch:getMetricData');
+    expect(metricCalls.map((c) => c.input.MetricDataQueries.length)).toEqual([500, 500]);
+    const describeCalls = account.fake.callsOf('ecs:describeServices');
     expect(describeCalls).toHaveLength(100);
-    expect(new Set(describeCalls.flatMap((c) => c.args[0].input.services ?? [])).size).toBe(1_000);
-    expect(describeCalls.every((c) => (c.args[0].input.services?.length ?? 0) <= 10)).toBe(true);
+    expect(describeCalls.every((c) => c.input.services.length <= 10)).toBe(true);
+    expect(new Set(describeCalls.flatMap((c) => c.input.services as string[])).size).toBe(1_000);
     expect(result.decisions).toHaveLength(1_000);
-    expect(ecs).toHaveReceivedCommandExactlyOnceWith(UpdateServiceCommand, { service: 'module-777', desiredCount: 1 });
+    expect(updatesOf(account)).toEqual([{ cluster: 'gpu-fleet', service: 'module-777', desiredCount: 1 }]);
     expect(result.decisions.filter((d) => d.to !== d.from).map((d) => d.target)).toEqual(['module-777']);
   });
 
@@ -351,26 +227,124 @@ describe('Function: scale-to-zero handler', () => {
     it.each([
       ['unset', undefined, /^Invalid MLSCALE_CONFIG: is not set/],
       ['not JSON', '{ targets: [', /^Invalid MLSCALE_CONFIG: is not valid JSON/],
-      [
-        'missing work on a scale-to-zero target',
-        JSON.stringify({ targets: [ENGINE, { ...EMBEDDER, work: undefined }] }),
-        /^Invalid MLSCALE_CONFIG: targets\[1\]\.work: required for a scale-to-zero target/,
-      ],
-      ['a negative minCapacity', JSON.stringify({ targets: [{ ...EMBEDDER, minCapacity: -1 }] }), /^Invalid MLSCALE_CONFIG: targets\[0\]\.minCapacity: /],
+      ['missing work on a scale-to-zero target', JSON.stringify({ targets: [{ ...DESIGN_EMBEDDER, work: undefined }] }), /^Invalid MLSCALE_CONFIG: targets\[0\]\.work: required for a scale-to-zero target/],
+      ['a negative minCapacity', JSON.stringify({ targets: [{ ...DESIGN_EMBEDDER, minCapacity: -1 }] }), /^Invalid MLSCALE_CONFIG: targets\[0\]\.minCapacity: /],
     ])('throws a one-line error naming the field and makes no AWS call when it is %s', async (_case, value, message) => {
+      const account = design();
+      account.work('embedder', [5], LAST_MINUTE);
       vi.stubEnv('MLSCALE_CONFIG', value);
       vi.stubEnv('MLSCALE_CONFIG_BUNDLED', undefined);
-      world.work.set('embedder', [5]);
 
-      const error = await handler({}).then(
-        () => undefined,
-        (err: unknown) => err as Error,
-      );
+      await expectOneLineError(run(account), message);
+      expect(account.fake.calls).toEqual([]);
+    });
+  });
 
-      expect(error).toBeInstanceOf(Error);
-      expect(error?.message).toMatch(message);
-      expect(error?.message).not.toContain('\n');
-      for (const m of allMocks) expect(m).not.toHaveReceivedAnyCommand();
+  describe('regressions of issue #8', () => {
+    it('(item 1) wakes a GPU pool at 0 as the deployed reconciler role: RegisterScalableTarget is made and allowed', async () => {
+      setNow(NOW);
+      const account = deployedAccount('default', { desired: { engine: 2, 'cpu-modules': 1 } });
+      account.work('gpu-modules', [0, 4], LAST_MINUTE);
+
+      const result = await run(account);
+
+      expect(account.fake.callsOf('applicationautoscaling:registerScalableTarget').map((c) => c.input)).toEqual([
+        expect.objectContaining({ ResourceId: 'service/pipestream-production/gpu-modules', MinCapacity: 1, MaxCapacity: 5 }),
+      ]);
+      expect(account.iam('application-autoscaling:RegisterScalableTarget').map((c) => c.allowed)).toEqual([true]);
+      expect(account.iam('ecs:UpdateService').map((c) => c.allowed)).toEqual([true]);
+      expect(account.service('gpu-modules')).toMatchObject({ min: 1, desired: 1 });
+      expect(decisionOf(result, 'gpu-modules')).toEqual({ target: 'gpu-modules', from: 0, to: 1, reason: expect.any(String) });
+    });
+
+    it('(item 6) reports a work metric with no datapoints at zero as an error and keeps 0', async () => {
+      const account = design();
+      account.work('gpu-workers', zeros(8), LAST_MINUTE);
+
+      const result = await run(account);
+
+      expect(decisionOf(result, 'embedder')).toEqual({
+        target: 'embedder',
+        from: 0,
+        to: 0,
+        reason: expect.stringMatching(/no datapoints/),
+        error: expect.stringMatching(/^work unknown at zero: work metric has no datapoints/),
+      });
+      expect(decisionOf(result, 'gpu-workers')?.error).toBeUndefined();
+      expect(writes(account.fake)).toEqual([]);
+    });
+
+    it('(item 6) keeps a GPU target whose lag is zero but whose GPU utilisation is above the idle threshold', async () => {
+      const account = design({ desired: { 'gpu-workers': 2 } });
+      account.work('embedder', zeros(8), LAST_MINUTE);
+      account.work('gpu-workers', zeros(8), LAST_MINUTE);
+      account.gpu('gpu-workers', [80, 85, 90, 70, 75, 60, 65, 80], LAST_MINUTE);
+
+      const result = await run(account);
+
+      expect(nodegroupUpdatesOf(account).map((c) => c.desiredSize)).not.toContain(0);
+      expect(account.nodegroup('gpu-workers').desired).toBe(2);
+      expect(decisionOf(result, 'gpu-workers')).toMatchObject({ from: 2, to: 2, reason: expect.stringMatching(/GPU utilisation \d+ at/) });
+    });
+
+    it('(item 6) keeps a target whose lag is zero but which has work in flight', async () => {
+      const account = design({ desired: { embedder: 1 }, edit: (doc) => withTarget(doc, 'embedder', { inFlight: IN_FLIGHT }) });
+      account.work('embedder', zeros(8), LAST_MINUTE);
+      account.fake.setSeries(IN_FLIGHT, [1, 1, 1, 1, 1, 1, 1, 1], LAST_MINUTE);
+      account.work('gpu-workers', zeros(8), LAST_MINUTE);
+
+      const result = await run(account);
+
+      expect(updatesOf(account)).toEqual([]);
+      expect(decisionOf(result, 'embedder')).toMatchObject({ from: 1, to: 1, reason: expect.stringMatching(/in-flight work 1 at/) });
+    });
+
+    it('(item 6) does not take three minutes of silence after the last zero datapoint as idle: the window ends now', async () => {
+      const account = design({ desired: { embedder: 2 } });
+      account.work('embedder', zeros(8), LAST_MINUTE - 3 * MINUTE);
+      account.work('gpu-workers', zeros(8), LAST_MINUTE);
+
+      const result = await run(account);
+
+      expect(updatesOf(account)).toEqual([]);
+      expect(decisionOf(result, 'embedder')).toMatchObject({ from: 2, to: 2, reason: expect.stringMatching(/no datapoint at 11:57Z: unknown, not idle/) });
+    });
+
+    it.each([
+      ['at a probe minute', NOW, [{ floor: 1, expiresAt: epoch(NOW) + 10 * 60 }], 1],
+      ['between probe minutes', NOW + MINUTE, [], 0],
+    ])('(item 6) with probe configured, gives an unknown-at-zero target a one-task wake hold %s', async (_case, at, holds, desired) => {
+      const account = design({ edit: (doc) => withTarget(doc, 'embedder', { probe: { everyMinutes: 15, forMinutes: 10 } }) });
+      setNow(at);
+      account.work('gpu-workers', zeros(8), minuteOf(at) - MINUTE);
+
+      const result = await run(account);
+
+      expect(account.holds('embedder')).toEqual(holds.map((h) => expect.objectContaining({ holder: 'wake', reason: expect.stringMatching(/^probe: /), ...h })));
+      expect(account.service('embedder').desired).toBe(desired);
+      expect(decisionOf(result, 'embedder')).toMatchObject({ from: 0, to: desired, error: expect.stringMatching(/^work unknown at zero/) });
+    });
+
+    it('(item 6) fails the invocation when every target failed', async () => {
+      const account = design();
+      account.fake.fail({ call: 'ecs:describeServices', error: 'Ecs.ServiceUnavailableException' });
+      account.fake.fail({ call: 'eks:describeNodegroup', error: 'Eks.ServiceUnavailableException' });
+      account.work('embedder', [5], LAST_MINUTE);
+      account.work('gpu-workers', [5], LAST_MINUTE);
+
+      await expectOneLineError(run(account), /^every target failed: embedder: .+; gpu-workers: .+$/);
+      expect(writes(account.fake)).toEqual([]);
+    });
+
+    it('(item 6) does not fail the invocation when one target of several failed', async () => {
+      const account = design();
+      account.fake.fail({ call: 'eks:describeNodegroup', error: 'Eks.ServiceUnavailableException' });
+      account.work('embedder', [5], LAST_MINUTE);
+
+      const result = await run(account);
+
+      expect(decisionOf(result, 'gpu-workers')?.error).toMatch(/could not be read/);
+      expect(decisionOf(result, 'embedder')).toEqual({ target: 'embedder', from: 0, to: 1, reason: expect.any(String) });
     });
   });
 });

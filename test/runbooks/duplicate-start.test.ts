@@ -1,26 +1,17 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-vitest/extend';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { executionName, minuteStamp } from '../../lambdas/core/runbook-plan';
-import { handler } from '../../lambdas/runbook/index';
-import { exampleConfig } from '../util';
-import { deploy, execute, runbookOf, seed, stubPlannerEnvironment, type Deployment } from './harness';
-import { World } from './model';
-
 /**
  * Step Functions rejects a second execution with the same name (per state
- * machine, for 90 days); that cannot run locally. What mlscale owns is the
- * name: the planner Lambda, started by the EventBridge rule, names the
- * emergency execution `<target>-<alarm minute>`, so every delivery of one
- * alarm transition asks for the same name, and it takes Step Functions'
- * ExecutionAlreadyExists as "already running", not as a failure.
+ * machine, for 90 days). What mlscale owns is the name: the runbook Lambda,
+ * started by the EventBridge rule, names the emergency execution
+ * `<target>-<alarm minute>`, so every delivery of one alarm transition asks
+ * for the same name, and it takes ExecutionAlreadyExists as "already
+ * running", not as a failure. The execution is the incident: its hold is
+ * `emergency:<execution name>`, so one incident is one hold.
  */
-
-const d: Deployment = deploy(exampleConfig());
-const ALARM = 'pipestream-production-engine-emergencyLatency';
-const EMERGENCY_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:pipestream-production-emergency-scale-up';
-const sfn = mockClient(SFNClient);
+import { describe, expect, it } from 'vitest';
+import { executionName, minuteStamp } from '../../lambdas/core/runbook-plan';
+import { deniedCalls } from '../iam/guard';
+import { ENGINE_ALARM, MINUTE, START } from './fixtures';
+import { useHarness } from './harness';
 
 /** An EventBridge "CloudWatch Alarm State Change" event, as CloudWatch sends it (state timestamps in +0000 form). */
 function alarmEvent(alarmName: string, stateTimestamp: string, options: { id?: string; time?: string; state?: string } = {}) {
@@ -30,97 +21,89 @@ function alarmEvent(alarmName: string, stateTimestamp: string, options: { id?: s
     'detail-type': 'CloudWatch Alarm State Change',
     source: 'aws.cloudwatch',
     account: '123456789012',
-    time: options.time ?? '2026-11-23T10:15:43Z',
+    time: options.time ?? '2026-03-14T10:00:13Z',
     region: 'eu-west-1',
     resources: [`arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${alarmName}`],
     detail: {
       alarmName,
       state: { value: options.state ?? 'ALARM', reason: 'Threshold Crossed', timestamp: stateTimestamp },
-      previousState: { value: 'OK', reason: 'Threshold Crossed', timestamp: '2026-11-23T09:02:10.000+0000' },
+      previousState: { value: 'OK', reason: 'Threshold Crossed', timestamp: '2026-03-14T09:02:10.000+0000' },
       configuration: { metrics: [] },
     },
   };
 }
 
-const alreadyExists = () => new ExecutionAlreadyExists({ message: `Execution Already Exists: '${EMERGENCY_ARN}:engine-20261123T1015Z'`, $metadata: {} });
+const FIRED = '2026-03-14T10:00:12.123+0000';
+const NAME = 'engine-20260314T1000Z';
 
-describe('starting the emergency runbook from an alarm (planner Lambda)', () => {
-  beforeEach(() => {
-    sfn.reset();
-    stubPlannerEnvironment(d);
-  });
-  afterEach(() => vi.unstubAllEnvs());
+describe('starting the emergency runbook from an alarm (runbook Lambda)', () => {
+  const h = useHarness('default', START);
+  const arn = () => h.d.env.MLSCALE_EMERGENCY_RUNBOOK_ARN!;
+  const started = () => [...h.fake.executions.values()].map((e) => ({ name: e.name, input: JSON.parse(e.input) as unknown }));
 
-  it('the planner is deployed with the emergency state machine\'s ARN', () => {
-    expect(d.plannerEnv.MLSCALE_EMERGENCY_RUNBOOK_ARN).toBe(EMERGENCY_ARN);
-  });
+  it('starts the emergency state machine named <target>-<alarm minute>, with the target, its alarms and the trigger, under its own role', async () => {
+    const result = await h.invoke('runbook', alarmEvent(ENGINE_ALARM, FIRED));
 
-  it('starts the emergency state machine named <target>-<alarm minute>, with the target, its alarms and the trigger as input', async () => {
-    sfn.on(StartExecutionCommand).resolves({ executionArn: `${EMERGENCY_ARN}:engine-20261123T1015Z`, startDate: new Date() });
-
-    const result = await handler(alarmEvent(ALARM, '2026-11-23T10:15:42.123+0000'));
-
-    expect(result).toEqual({ execution: 'engine-20261123T1015Z', started: true, executionArn: `${EMERGENCY_ARN}:engine-20261123T1015Z` });
-    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
-    const input = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
-    expect(input.stateMachineArn).toBe(EMERGENCY_ARN);
-    expect(input.name).toBe('engine-20261123T1015Z');
-    expect(JSON.parse(input.input!)).toEqual({ target: 'engine', alarms: [ALARM], trigger: ALARM });
+    expect(result).toEqual({ execution: NAME, started: true, executionArn: `${arn().replace(':stateMachine:', ':execution:')}:${NAME}` });
+    expect(started()).toEqual([{ name: NAME, input: { target: 'engine', alarms: [ENGINE_ALARM], trigger: ENGINE_ALARM } }]);
+    expect(h.fake.callsOf('sfn:startExecution')[0]!.input.stateMachineArn).toBe(arn());
+    expect(deniedCalls()).toEqual([]);
   });
 
   it('two deliveries of one alarm transition ask for the same name; the second is reported as already started, not as an error', async () => {
-    sfn.on(StartExecutionCommand).resolvesOnce({ executionArn: `${EMERGENCY_ARN}:engine-20261123T1015Z`, startDate: new Date() }).rejectsOnce(alreadyExists());
-
-    const first = await handler(alarmEvent(ALARM, '2026-11-23T10:15:42.123+0000', { id: 'event-1', time: '2026-11-23T10:15:43Z' }));
+    const first = await h.invoke('runbook', alarmEvent(ENGINE_ALARM, FIRED, { id: 'event-1', time: '2026-03-14T10:00:13Z' }));
     // EventBridge retried the delivery a minute later (new event id and time, same state change).
-    const second = await handler(alarmEvent(ALARM, '2026-11-23T10:15:42.123+0000', { id: 'event-2', time: '2026-11-23T10:16:50Z' }));
+    const second = await h.invoke('runbook', alarmEvent(ENGINE_ALARM, FIRED, { id: 'event-2', time: '2026-03-14T10:01:50Z' }));
 
-    const names = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name);
-    expect(names).toEqual(['engine-20261123T1015Z', 'engine-20261123T1015Z']);
-    expect(first).toMatchObject({ execution: 'engine-20261123T1015Z', started: true });
-    expect(second).toEqual({ execution: 'engine-20261123T1015Z', started: false });
+    expect(h.fake.callsOf('sfn:startExecution').map((c) => c.input.name)).toEqual([NAME, NAME]);
+    expect(first).toMatchObject({ execution: NAME, started: true });
+    expect(second).toEqual({ execution: NAME, started: false });
+    expect(started()).toHaveLength(1);
   });
 
   it('a transition in a later minute is a new incident: a new name', async () => {
-    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
+    await h.invoke('runbook', alarmEvent(ENGINE_ALARM, FIRED));
+    await h.invoke('runbook', alarmEvent(ENGINE_ALARM, '2026-03-14T10:47:05.000+0000'));
 
-    await handler(alarmEvent(ALARM, '2026-11-23T10:15:42.123+0000'));
-    await handler(alarmEvent(ALARM, '2026-11-23T10:47:05.000+0000'));
-
-    expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name)).toEqual(['engine-20261123T1015Z', 'engine-20261123T1047Z']);
+    expect(started().map((e) => e.name)).toEqual([NAME, 'engine-20260314T1047Z']);
   });
 
   it('an alarm going back to OK starts nothing', async () => {
-    const result = await handler(alarmEvent(ALARM, '2026-11-23T10:45:00.000+0000', { state: 'OK' }));
+    const result = await h.invoke('runbook', alarmEvent(ENGINE_ALARM, FIRED, { state: 'OK' }));
 
-    expect(result).toEqual({ ignored: `alarm ${ALARM} is OK` });
-    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
+    expect(result).toEqual({ ignored: `alarm ${ENGINE_ALARM} is OK` });
+    expect(h.fake.calls).toEqual([]);
   });
 
   it('an alarm that belongs to no target is refused before any call', async () => {
-    await expect(handler(alarmEvent('someone-elses-alarm', '2026-11-23T10:15:42.123+0000'))).rejects.toThrow("alarm 'someone-elses-alarm' belongs to no target");
-    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
+    await expect(h.invoke('runbook', alarmEvent('someone-elses-alarm', FIRED))).rejects.toMatchObject({ name: 'RunbookInputError', message: expect.stringContaining("alarm 'someone-elses-alarm' belongs to no target") });
+    expect(h.fake.calls).toEqual([]);
   });
 
   it('any other StartExecution failure is an error (EventBridge retries the event)', async () => {
-    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('not authorized to perform states:StartExecution'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+    h.fake.fail({ call: 'sfn:startExecution', error: 'SFN.ExecutionLimitExceeded', cause: 'too many executions (fake)' });
 
-    await expect(handler(alarmEvent(ALARM, '2026-11-23T10:15:42.123+0000'))).rejects.toThrow('not authorized');
+    await expect(h.invoke('runbook', alarmEvent(ENGINE_ALARM, FIRED))).rejects.toMatchObject({ name: 'ExecutionLimitExceeded' });
   });
 
-  it('the input it starts the runbook with passes the runbook\'s planning and runs it to the end', async () => {
-    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
-    await handler(alarmEvent(ALARM, '2026-11-23T10:15:42.123+0000'));
-    const call = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
-    const world = seed(new World(), d);
+  it('the execution it starts plans, raises under the incident name and runs to the end; a later incident finds it open', async () => {
+    h.fake.addAlarm(ENGINE_ALARM, ['ALARM', 'OK']);
+    await h.invoke('runbook', alarmEvent(ENGINE_ALARM, FIRED));
+    await h.invoke('runbook', alarmEvent(ENGINE_ALARM, '2026-03-14T10:03:01.000+0000'));
+    const [first, later] = started();
 
-    const e = await execute(d, runbookOf(d, 'emergency-scale-up'), world, JSON.parse(call.input!), { name: call.name! });
+    const [a, b] = await Promise.all([
+      h.run('emergency-scale-up', first!.input, { name: first!.name }),
+      h.run('emergency-scale-up', later!.input, { name: later!.name, startAt: START + 3 * MINUTE }),
+    ]);
 
-    expect(e.status).toBe('SUCCEEDED');
-    expect(e.path).toContain('Double capacity');
-    expect(e.path.at(-1)).toBe('Resumed');
-    expect(world.callsOf('cloudwatch:describeAlarms')[0]!.input).toEqual({ AlarmNames: [ALARM] });
-    expect(world.notifications[0]!.message).toMatchObject({ execution: 'engine-20261123T1015Z' });
+    expect(a.path.at(-1)).toBe('Resumed');
+    expect(b.path.at(-1)).toBe('Already handled');
+    expect(b.output).toMatchObject({ emergency: { outcome: 'already-open', incidentId: NAME } });
+    expect(h.fake.callsOf('dynamodb:putItem').map((c) => c.input.Item.holder.S)).toEqual([`emergency:${NAME}`]);
+    expect(h.fake.callsOf('cloudwatch:describeAlarms')[0]!.input).toMatchObject({ AlarmNames: [ENGINE_ALARM] });
+    expect(h.message(0)).toMatchObject({ execution: NAME });
+    expect(h.limits()).toEqual(h.configuredLimits());
   });
 });
 

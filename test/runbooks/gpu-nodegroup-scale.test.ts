@@ -1,37 +1,30 @@
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ConfigInput } from '../../lambdas/core/config';
-import { ROOT } from '../util';
-import { deploy, entries, execute, inOrder, limits, runbookOf, seed, type Deployment } from './harness';
-import { World, type Nodegroup } from './model';
+import type { Nodegroup } from '../fakes/aws';
+import { deniedCalls } from '../iam/guard';
+import { MINUTE, onAction, START } from './fixtures';
+import { entries, inOrder, useHarness } from './harness';
 
-const subjects = (world: World) => world.notifications.map((n) => n.subject);
+const input = (desiredSize: unknown, fields: Record<string, unknown> = {}) => ({ nodegroup: 'gpu-g5', desiredSize, ...fields });
 
-describe('gpu-nodegroup-scale runbook (gpu-g5: min 0, max 8)', () => {
-  const d: Deployment = deploy(JSON.parse(readFileSync(path.join(ROOT, 'config', 'examples', 'eks-gpu.json'), 'utf8')) as ConfigInput);
-  const rb = runbookOf(d, 'gpu-nodegroup-scale');
-  let world: World;
+describe('gpu-nodegroup-scale (gpu-g5: min 0, max 8)', () => {
+  const h = useHarness('eks', START);
   let group: Nodegroup;
-  let before: Record<string, unknown>;
-  const input = (desiredSize: unknown, nodegroup = 'gpu-g5') => ({ cluster: 'ml-prod', nodegroup, desiredSize });
 
   beforeEach(() => {
-    world = seed(new World(), d);
-    group = world.nodegroup('ml-prod', 'gpu-g5');
-    before = limits(world);
+    group = h.nodegroup('gpu-g5');
   });
 
+  const updates = () => h.fake.callsOf('eks:updateNodegroupConfig').map((c) => [c.source, c.input.scalingConfig]);
+
   describe('happy path', () => {
-    it('sets the desired size, waits until the group is ACTIVE at that size with every instance in service, reports', async () => {
-      const e = await execute(d, rb, world, input(3));
+    it('holds the size (a manual:<execution> hold), waits until the group is ACTIVE with every instance in service, reports; the hold then ends by itself', async () => {
+      const e = await h.run('gpu-nodegroup-scale', input(3), { name: 'more-gpus' });
 
       expect(e.status).toBe('SUCCEEDED');
       const route = [
-        'Polling settings',
-        'Read node group',
-        'Valid size?',
-        'Set desired size',
+        'Plan',
+        'Hold the size',
+        'Start polling',
         'Wait',
         'Node group status',
         'Group active at that size?',
@@ -44,165 +37,152 @@ describe('gpu-nodegroup-scale runbook (gpu-g5: min 0, max 8)', () => {
       expect(inOrder(e.path, route)).toEqual(route);
       // UPDATING on the first poll, ACTIVE on the second.
       expect(entries(e, 'Node group status')).toBe(2);
-      expect(world.changes().map((c) => c.input.ScalingConfig)).toEqual([{ DesiredSize: 3 }]);
-      expect({ desired: group.desired, inService: group.inService, status: group.status }).toEqual({ desired: 3, inService: 3, status: 'ACTIVE' });
-      expect(limits(world)).toEqual(before);
-      expect(subjects(world)).toEqual(['gpu-nodegroup-scale: node group at the requested size']);
-      expect(world.notifications[0]!.message).toMatchObject({ runbook: rb.name, detail: { inService: 3 } });
+      expect(updates()).toEqual([['sdk', { minSize: 3, maxSize: 8, desiredSize: 3 }]]);
+      expect(group).toMatchObject({ desired: 3, inService: 3, status: 'ACTIVE' });
+      expect(h.holds()).toEqual([expect.objectContaining({ target: 'gpu-g5', holder: 'manual:more-gpus', floor: 3, reason: 'gpu-nodegroup-scale more-gpus [run more-gpus]', expiresAt: START / 1000 + 60 * 60 })]);
+      expect(h.subjects()).toEqual(['gpu-nodegroup-scale: node group at the requested size']);
+      expect(h.message(0)).toMatchObject({ runbook: 'pipestream-production-gpu-nodegroup-scale', detail: { holder: 'manual:more-gpus', desired: 3, min: 3, max: 8 } });
+      expect(deniedCalls()).toEqual([]);
+
+      // After holdMinutes the floor goes; the nodes stay until the reconciler finds the group idle.
+      h.advancePastHolds();
+      await h.reconcile();
+      expect(h.limits()).toEqual(h.configuredLimits());
+      expect(group.desired).toBe(3);
     });
 
     it('keeps polling while the group is ACTIVE but its instances are still joining', async () => {
       group.instancesLagPolls = 2;
 
-      const e = await execute(d, rb, world, input(3));
+      const e = await h.run('gpu-nodegroup-scale', input(3));
 
       expect(e.status).toBe('SUCCEEDED');
-      // ACTIVE from the second poll; instances in service from the fourth.
+      // ACTIVE from the second poll; every instance in service from the fourth.
       expect(entries(e, 'Node group status')).toBe(4);
       expect(entries(e, 'Instances in service')).toBe(3);
       expect(group.inService).toBe(3);
     });
 
-    it('scales a group in to zero', async () => {
+    it('scales a group in to zero (no instance in service is an empty list, not a missing value)', async () => {
       Object.assign(group, { desired: 2, inService: 2 });
 
-      const e = await execute(d, rb, world, input(0));
+      const e = await h.run('gpu-nodegroup-scale', input(0, { holdMinutes: 15 }));
 
       expect(e.status).toBe('SUCCEEDED');
       expect(e.path.at(-1)).toBe('Scaled');
-      expect({ desired: group.desired, inService: group.inService }).toEqual({ desired: 0, inService: 0 });
-      expect(world.notifications[0]!.message).toMatchObject({ detail: { inService: 0 } });
+      expect(updates()).toEqual([['sdk', { minSize: 0, maxSize: 8, desiredSize: 0 }]]);
+      expect(group).toMatchObject({ desired: 0, inService: 0 });
     });
   });
 
-  describe('a failure after the update restores the previous size, reports and fails', () => {
+  describe('a group that does not get there: the hold is released and the run fails', () => {
+    it('never ACTIVE: gives up after 40 checks (20 minutes), releases and reports NotReady', async () => {
+      group.activeAfterPolls = Infinity;
+
+      const e = await h.run('gpu-nodegroup-scale', input(3));
+
+      expect(e).toMatchObject({ status: 'FAILED', error: 'NotReady', cause: 'gpu-g5 did not reach 3 instances in 40 checks' });
+      expect(entries(e, 'Node group status')).toBe(40);
+      expect(inOrder(e.path, ['Out of time?', 'Size not reached', 'Release the hold', 'Report failure (released)', 'Failed'])).toHaveLength(5);
+      expect(e.timeline.find((t) => t.state === 'Release the hold')!.at).toBe(START + 20 * MINUTE);
+      expect(e.path).not.toContain('Report done');
+      expect(h.holds()).toEqual([]);
+      expect(h.limits()).toEqual(h.configuredLimits());
+      expect(h.subjects()).toEqual(['gpu-nodegroup-scale failed; its hold is released']);
+      expect(h.message(0)).toMatchObject({ detail: { Error: 'NotReady' } });
+    });
+
+    it('instances never in service: gives up after 40 checks and releases', async () => {
+      group.instancesLagPolls = Infinity;
+
+      const e = await h.run('gpu-nodegroup-scale', input(3));
+
+      expect(e).toMatchObject({ status: 'FAILED', error: 'NotReady' });
+      expect(entries(e, 'Instances in service')).toBe(39);
+      expect(h.holds()).toEqual([]);
+      expect(h.limits()).toEqual(h.configuredLimits());
+    });
+
     it.each([
       ['the node group status', 'eks:describeNodegroup', 'Eks.AccessDeniedException', 'Node group status'],
       ['the Auto Scaling group read', 'autoscaling:describeAutoScalingGroups', 'AutoScaling.AccessDeniedException', 'Instances in service'],
-    ])('%s failing', async (_what, call, error, state) => {
-      // The first DescribeNodegroup reads the size before the change.
-      world.fail({ call, error, after: call === 'eks:describeNodegroup' ? 1 : 0 });
+    ])('a poll error (%s) releases, reports and fails with the error', async (_what, call, error, state) => {
+      h.fake.fail({ call, error, source: 'state-machine' });
 
-      const e = await execute(d, rb, world, input(3));
+      const e = await h.run('gpu-nodegroup-scale', input(3));
+
+      expect(e).toMatchObject({ status: 'FAILED', error, caught: [state] });
+      expect(inOrder(e.path, [state, 'Release the hold', 'Report failure (released)', 'Failed'])).toHaveLength(4);
+      expect(h.holds()).toEqual([]);
+      expect(h.limits()).toEqual(h.configuredLimits());
+      expect(h.subjects()).toEqual(['gpu-nodegroup-scale failed; its hold is released']);
+    });
+
+    it('a hold that EKS will not apply is released, and the failure names why', async () => {
+      h.fake.fail({ call: 'eks:updateNodegroupConfig', source: 'sdk', error: 'Eks.InvalidParameterException', cause: 'scaling config refused (fake)' });
+
+      const e = await h.run('gpu-nodegroup-scale', input(3));
 
       expect(e.status).toBe('FAILED');
-      expect(e.error).toBe(error);
-      expect(e.caught).toEqual([state]);
-      expect(inOrder(e.path, [state, 'Restore previous size', 'Report failure (restored)', 'Failed'])).toHaveLength(4);
-      expect(world.changes().map((c) => c.input.ScalingConfig)).toEqual([{ DesiredSize: 3 }, { DesiredSize: 0 }]);
-      expect(group.desired).toBe(0);
-      expect(limits(world)).toEqual(before);
-      expect(subjects(world)).toEqual(['gpu-nodegroup-scale failed after the update (see error); previous size restored']);
+      expect(e.message).toMatch(/^hold manual:gpu-nodegroup-scale-\d+ on gpu-g5 written but not applied \(nodegroup\/ml-prod\/gpu-g5: InvalidParameterException: scaling config refused \(fake\)\); it ends by itself at /);
+      expect(inOrder(e.path, ['Hold the size', 'Release the hold', 'Report failure (released)', 'Failed'])).toHaveLength(4);
+      expect(h.holds()).toEqual([]);
+      expect(h.limits()).toEqual(h.configuredLimits());
     });
   });
 
-  describe('a group that never gets there', () => {
-    it('never ACTIVE: gives up after 40 checks, restores the previous size and reports NotReady', async () => {
-      group.activeAfterPolls = Infinity;
-
-      const e = await execute(d, rb, world, input(3));
-
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe('NotReady');
-      expect(e.cause).toBe('gpu-g5 did not reach 3 instances in 40 checks');
-      expect(entries(e, 'Node group status')).toBe(40);
-      expect(inOrder(e.path, ['Out of time?', 'Size not reached', 'Restore previous size', 'Report failure (restored)', 'Failed'])).toHaveLength(5);
-      expect(e.path).not.toContain('Report done');
-      expect(group.desired).toBe(0);
-      expect(world.notifications[0]!.message).toMatchObject({ detail: { Error: 'NotReady' } });
-    });
-
-    it('instances never in service: gives up after 40 checks and restores the previous size', async () => {
-      group.instancesLagPolls = Infinity;
-
-      const e = await execute(d, rb, world, input(3));
-
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe('NotReady');
-      expect(entries(e, 'Instances in service')).toBe(39);
-      expect(group.desired).toBe(0);
-    });
-
-    it('the restore failing too: reports CRITICAL and fails', async () => {
-      group.activeAfterPolls = Infinity;
-      world.fail({ call: 'eks:updateNodegroupConfig', error: 'Eks.AccessDeniedException', after: 1 });
-
-      const e = await execute(d, rb, world, input(3));
-
-      expect(e.status).toBe('FAILED');
-      expect(inOrder(e.path, ['Restore previous size', 'Report restore failure', 'Failed'])).toHaveLength(3);
-      expect(subjects(world)).toEqual(['CRITICAL: gpu-nodegroup-scale could not restore the previous size']);
-    });
-  });
-
-  describe('invalid input is refused before the update', () => {
+  describe('invalid input is refused before anything is held or changed', () => {
     it.each([
-      ['a size above the maximum', input(9), 'OutOfRange', 'Out of range', 'desiredSize 9 is outside min..max 0..8 of gpu-g5'],
-      ['a negative size', input(-1), 'OutOfRange', 'Out of range', 'desiredSize -1 is outside min..max 0..8 of gpu-g5'],
-      ['a size that is not a number', input('three'), 'InvalidInput', 'Not a number', 'desiredSize must be a number'],
-    ])('%s', async (_what, given, error, state, cause) => {
-      const e = await execute(d, rb, world, given);
+      ['a size above the maximum', input(9), 'desiredSize 9 is above the max 8 of gpu-g5'],
+      ['a negative size', input(-1), 'desiredSize must be a whole number >= 0, got -1'],
+      ['a size that is not a number', input('three'), 'desiredSize must be a whole number >= 0, got "three"'],
+      ['no node group', { desiredSize: 3 }, 'target must be a non-empty string'],
+      ['a node group that is not configured', input(3, { nodegroup: 'gpu-nope' }), "unknown target 'gpu-nope' (known: engine, cpu-modules, gpu-modules, gpu-g5, gpu-g5-multi, gpu-p4d, gpu-p5)"],
+      ['an ECS service', input(3, { nodegroup: 'engine' }), 'engine is not an EKS node group'],
+      ['a hold of more than a day', input(3, { holdMinutes: 2000 }), 'holdMinutes must be a whole number of minutes from 0 to 1440, got 2000'],
+    ])('%s', async (_what, given, message) => {
+      const e = await h.run('gpu-nodegroup-scale', given);
 
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe(error);
-      expect(e.cause).toBe(cause);
-      expect(e.path).toEqual(['Input complete?', 'Polling settings', 'Read node group', 'Valid size?', state, 'Report failure', 'Failed']);
-      expect(world.changes()).toEqual([]);
-      expect(subjects(world)).toEqual(['gpu-nodegroup-scale failed']);
+      expect(e).toMatchObject({ status: 'FAILED', error: 'RunbookInputError', path: ['Plan', 'Report rejected input', 'Failed'] });
+      expect(e.message).toBe(message);
+      expect(h.fake.calls.map((c) => c.call)).toEqual(['lambda:runbook', 'sns:publish']);
+      expect(h.holds()).toEqual([]);
+      expect(h.subjects()).toEqual(['gpu-nodegroup-scale rejected its input']);
     });
 
-    it('an input without a node group: reported, nothing read or changed', async () => {
-      const e = await execute(d, rb, world, { cluster: 'ml-prod', desiredSize: 3 });
+    it('refuses holdMinutes 0 while planning, before anything is held or changed', async () => {
+      const e = await h.run('gpu-nodegroup-scale', input(3, { holdMinutes: 0 }));
 
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe('InvalidInput');
-      expect(e.path).toEqual(['Input complete?', 'Incomplete input', 'Report failure', 'Failed']);
-      expect(world.changes()).toEqual([]);
-      expect(subjects(world)).toEqual(['gpu-nodegroup-scale failed']);
-    });
-
-    it('a group that is not ACTIVE', async () => {
-      group.status = 'DEGRADED';
-
-      const e = await execute(d, rb, world, input(3));
-
-      expect(e.error).toBe('NotActive');
-      expect(e.cause).toBe('node group gpu-g5 is DEGRADED, not ACTIVE');
-      expect(world.changes()).toEqual([]);
-    });
-
-    it('a node group that does not exist', async () => {
-      const e = await execute(d, rb, world, input(3, 'gpu-nope'));
-
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe('Eks.ResourceNotFoundException');
-      expect(e.path).toEqual(['Input complete?', 'Polling settings', 'Read node group', 'Report failure', 'Failed']);
-      expect(world.changes()).toEqual([]);
+      expect(e).toMatchObject({ status: 'FAILED', error: 'RunbookInputError' });
+      expect(e.message).toBe('holdMinutes must be at least 1 (the hold would already be over)');
+      expect(e.path).not.toContain('Hold the size');
+      expect(h.fake.changes()).toEqual([]);
     });
   });
 
-  describe('throttling', () => {
-    it('retries throttled EKS and Auto Scaling calls and succeeds', async () => {
-      world
-        .fail({ call: 'eks:updateNodegroupConfig', error: 'Eks.ThrottlingException', times: 2 })
-        .fail({ call: 'eks:describeNodegroup', error: 'Eks.ThrottlingException', after: 1, times: 2 })
-        .fail({ call: 'autoscaling:describeAutoScalingGroups', error: 'AutoScaling.ThrottlingException', times: 2 });
+  it("holds under a holder of its own: an operator's manual hold on the group is neither replaced nor released by a failed run", async () => {
+    // An operator pinned the group at 2 for two hours (the CLI's `manual` hold, through the same Lambda action).
+    await h.invoke('runbook', { action: 'hold', target: 'gpu-g5', holder: 'manual', floor: 2, minutes: 120, reason: 'operator: keep two for the demo' });
+    group.activeAfterPolls = Infinity;
 
-      const e = await execute(d, rb, world, input(3));
+    const e = await h.run('gpu-nodegroup-scale', input(3));
 
-      expect(e.status).toBe('SUCCEEDED');
-      expect(e.retried).toEqual(['Set desired size', 'Set desired size', 'Node group status', 'Node group status', 'Instances in service', 'Instances in service']);
-      expect(e.caught).toEqual([]);
-      expect(group.desired).toBe(3);
-    });
+    expect(e.status).toBe('FAILED');
+    expect(h.holds()).toEqual([expect.objectContaining({ holder: 'manual', floor: 2 })]);
+    expect(h.limits()['gpu-g5']!.min).toBe(2);
+  });
 
-    it('retries an update refused while another is in progress (ResourceInUseException)', async () => {
-      world.fail({ call: 'eks:updateNodegroupConfig', error: 'Eks.ResourceInUseException', times: 1 });
+  it('retries throttled EKS and Auto Scaling reads and a throttled Lambda, and succeeds', async () => {
+    h.fake
+      .fail({ call: 'lambda:runbook', error: 'Lambda.TooManyRequestsException', times: 1, when: onAction('hold') })
+      .fail({ call: 'eks:describeNodegroup', source: 'state-machine', error: 'Eks.ThrottlingException', times: 2 })
+      .fail({ call: 'autoscaling:describeAutoScalingGroups', error: 'AutoScaling.ThrottlingException', times: 2 });
 
-      const e = await execute(d, rb, world, input(3));
+    const e = await h.run('gpu-nodegroup-scale', input(3));
 
-      expect(e.status).toBe('SUCCEEDED');
-      expect(e.retried).toEqual(['Set desired size']);
-    });
+    expect(e.status).toBe('SUCCEEDED');
+    expect(e.retried).toEqual(['Hold the size', 'Node group status', 'Node group status', 'Instances in service', 'Instances in service']);
+    expect(e.caught).toEqual([]);
+    expect(group.desired).toBe(3);
   });
 });

@@ -1,34 +1,56 @@
-/** The test harness itself: what the runbook tests rely on, checked so a broken harness cannot pass them vacuously. */
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
+/** The runbook harness itself: what the runbook suites rely on, checked so a broken harness cannot pass them vacuously. */
+import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import type { ConfigInput } from '../../lambdas/core/config';
-import { ROOT } from '../util';
-import { taskStates } from './definition';
-import { callFor, deploy, indefinite, runbookOf, selectResult } from './harness';
-import { World } from './model';
+import { parseTargetsJson } from '../../lambdas/core/targets';
+import { calls, deniedCalls } from '../iam/guard';
+import { VirtualClock } from './clock';
+import { placeholderArn, runbook, taskStates, type AslState } from './definition';
+import { CLUSTER, eventWindow, HOUR, MINUTE, START } from './fixtures';
+import { ABORTED, callFor, deployment, indefinite, runbookOf, selectResult, useHarness, waitEnd } from './harness';
 
-const eks = deploy(JSON.parse(readFileSync(path.join(ROOT, 'config', 'examples', 'eks-gpu.json'), 'utf8')) as ConfigInput);
 const RUNBOOKS = ['scale-for-event', 'emergency-scale-up', 'gpu-nodegroup-scale'] as const;
 
 describe('definitions taken from the template', () => {
-  it.each(RUNBOOKS)('%s: every intrinsic is replaced, and every Task is served by the model', (name) => {
-    const rb = runbookOf(eks, name);
-    const text = JSON.stringify(rb.definition);
-    expect(text).not.toMatch(/"Ref"|Fn::/);
-    expect(rb.definition.States[rb.definition.StartAt]).toBeDefined();
-    const calls = taskStates(rb).map(([, s]) => callFor(eks, s.Resource!));
-    expect(calls.length).toBeGreaterThan(3);
-    expect(calls).toContain('sns:publish');
+  const eks = deployment('eks');
+
+  // Runs skip the library's validation (it costs about a second each); it is done here, once per definition.
+  it.each([
+    ['eks', RUNBOOKS],
+    ['default', RUNBOOKS.slice(0, 2)],
+  ] as const)('%s: every runbook definition passes aws-local-stepfunctions ASL validation', (config, names) => {
+    for (const name of names) expect(() => new StateMachine(runbookOf(deployment(config), name).definition), name).not.toThrow();
   });
 
-  it('Lambda Tasks resolve to the planner and the emergency function', () => {
+  it.each(RUNBOOKS)('%s: every intrinsic is replaced, and every Task is served by the fake', (name) => {
+    const rb = runbookOf(eks, name);
+    expect(JSON.stringify(rb.definition)).not.toMatch(/"Ref"|Fn::/);
+    expect(rb.definition.States[rb.definition.StartAt]).toBeDefined();
+    const served = taskStates(rb).map(([, s]) => callFor(eks, s.Resource!));
+    expect(served.length).toBeGreaterThan(3);
+    expect(served).toContain('sns:publish');
+  });
+
+  it('Lambda Tasks resolve to the runbook and the emergency function', () => {
     const resources = taskStates(runbookOf(eks, 'emergency-scale-up')).map(([name, s]) => [name, callFor(eks, s.Resource!)]);
-    expect(resources).toEqual(expect.arrayContaining([['Plan', 'lambda:planner'], ['Double capacity', 'lambda:emergency'], ['Resume autoscaler', 'lambda:emergency']]));
+    expect(resources).toEqual(expect.arrayContaining([['Plan', 'lambda:runbook'], ['Double capacity', 'lambda:emergency'], ['Resume autoscaler', 'lambda:emergency'], ['Read alarm states', 'lambda:runbook']]));
   });
 
   it('an unknown Task resource is an error, not a silent pass', () => {
-    expect(() => callFor(eks, 'arn:aws:states:::dynamodb:putItem')).toThrow('no model for Task resource');
+    expect(() => callFor(eks, 'arn:aws:states:::dynamodb:putItem')).toThrow('the fake serves no Task resource');
+  });
+});
+
+describe('the Lambdas get their deployed environment', () => {
+  it('default: MLSCALE_CONFIG as deployed, the same document the tests read, and the emergency runbook ARN', () => {
+    const d = deployment('default');
+    expect(parseTargetsJson(d.env.MLSCALE_CONFIG)).toEqual(d.doc);
+    expect(d.env.MLSCALE_EMERGENCY_RUNBOOK_ARN).toBe(placeholderArn(d.template, runbook(d.template, 'pipestream-production-emergency-scale-up').logicalId));
+  });
+
+  it('eks: a document too large for the environment is the one compiled into the bundle', () => {
+    const d = deployment('eks');
+    expect(d.env.MLSCALE_CONFIG).toBeUndefined();
+    expect(parseTargetsJson(d.env.MLSCALE_CONFIG_BUNDLED)).toEqual(d.doc);
   });
 });
 
@@ -37,12 +59,11 @@ describe('ResultSelector as Step Functions applies it', () => {
     const selector = { 'inService.$': "$.AutoScalingGroups[0].Instances[?(@.LifecycleState == 'InService')].InstanceId", 'name.$': '$.AutoScalingGroups[0].AutoScalingGroupName' };
     const group = (states: string[]) => ({ AutoScalingGroups: [{ AutoScalingGroupName: 'asg', Instances: states.map((s, i) => ({ InstanceId: `i-${i}`, LifecycleState: s })) }] });
     expect(selectResult(selector, group([]))).toEqual({ inService: [], name: 'asg' });
-    expect(selectResult(selector, group(['InService']))).toEqual({ inService: ['i-0'], name: 'asg' });
     expect(selectResult(selector, group(['InService', 'Pending', 'InService']))).toEqual({ inService: ['i-0', 'i-2'], name: 'asg' });
   });
 
-  it('a definite path that is missing fails as States.Runtime', () => {
-    expect(() => selectResult({ 'x.$': '$.missing' }, {})).toThrow(expect.objectContaining({ name: 'States.Runtime' }));
+  it('a definite path that is missing fails as an uncatchable States.Runtime', () => {
+    expect(() => selectResult({ 'x.$': '$.missing' }, {})).toThrow(expect.objectContaining({ name: 'States.Runtime', isCatchable: false }));
   });
 
   it.each([
@@ -51,50 +72,97 @@ describe('ResultSelector as Step Functions applies it', () => {
     ['$..x', true],
     ['$.a[0:2]', true],
     ['$.Nodegroup.Resources.AutoScalingGroups[0].Name', false],
-    ['$.Services[0].RunningCount', false],
   ])('%s is indefinite: %s', (p, expected) => {
     expect(indefinite(p)).toBe(expected);
   });
 });
 
-describe('the model', () => {
-  it('RegisterScalableTarget moves the current capacity into the new range, as Application Auto Scaling does', async () => {
-    const world = new World();
-    const s = world.addService({ cluster: 'c', service: 's', desired: 3, min: 2, max: 10 });
-    await world.invoke('applicationautoscaling:registerScalableTarget', { ResourceId: 'service/c/s', MinCapacity: 8, MaxCapacity: 10 }, 'state-machine');
-    expect(s.desired).toBe(8);
-    await world.invoke('applicationautoscaling:registerScalableTarget', { ResourceId: 'service/c/s', MinCapacity: 2, MaxCapacity: 4 }, 'state-machine');
-    expect(s.desired).toBe(4);
+describe('virtual time', () => {
+  it('a Wait ends after its Seconds or SecondsPath, or at its Timestamp or TimestampPath', () => {
+    const now = Date.parse('2026-03-14T10:00:00Z');
+    const wait = (fields: Record<string, unknown>) => ({ Type: 'Wait', Next: 'x', ...fields }) as AslState;
+    expect(waitEnd(wait({ Seconds: 60 }), {}, now)).toBe(now + MINUTE);
+    expect(waitEnd(wait({ SecondsPath: '$.plan.pollSeconds' }), { plan: { pollSeconds: 30 } }, now)).toBe(now + 30_000);
+    expect(waitEnd(wait({ Timestamp: '2026-03-14T11:00:00Z' }), {}, now)).toBe(now + HOUR);
+    expect(waitEnd(wait({ TimestampPath: '$.at' }), { at: '2026-03-14T12:00:00Z' }, now)).toBe(now + 2 * HOUR);
+    expect(() => waitEnd(wait({ TimestampPath: '$.at' }), { at: 'soon' }, now)).toThrow(expect.objectContaining({ name: 'States.Runtime' }));
   });
 
-  it('running converges to desired after the configured number of polls from the state machine only', async () => {
-    const world = new World();
-    const s = world.addService({ cluster: 'c', service: 's', desired: 3, min: 2, max: 10, convergeAfterPolls: 2 });
-    await world.invoke('ecs:updateService', { Cluster: 'c', Service: 's', DesiredCount: 6 }, 'state-machine');
-    await world.invoke('ecs:describeServices', { Cluster: 'c', Services: ['s'] }, 'lambda');
-    await world.invoke('ecs:describeServices', { Cluster: 'c', Services: ['s'] }, 'state-machine');
-    expect(s.running).toBe(3);
-    const second = await world.invoke('ecs:describeServices', { Cluster: 'c', Services: ['s'] }, 'state-machine');
-    expect(second.Services[0]).toMatchObject({ DesiredCount: 6, RunningCount: 6 });
+  it('the clock moves only when every live execution waits, to the earliest wake-up', async () => {
+    const clock = new VirtualClock();
+    clock.start(START);
+    try {
+      const woke: string[] = [];
+      const execution = async (name: string, waits: number[]) => {
+        clock.enter();
+        try {
+          for (const w of waits) {
+            await clock.sleepUntil(Date.now() + w * MINUTE);
+            woke.push(`${name}@${(Date.now() - START) / MINUTE}`);
+          }
+        } finally {
+          clock.leave();
+        }
+      };
+      await Promise.all([execution('a', [10, 10, 10]), execution('b', [15, 1])]);
+      expect(woke).toEqual(['a@10', 'b@15', 'b@16', 'a@20', 'a@30']);
+      expect(() => {
+        clock.enter();
+        clock.advanceTo(Date.now() + MINUTE);
+      }).toThrow('advanceTo while executions run');
+    } finally {
+      clock.stop();
+    }
+  });
+});
+
+describe('running a runbook', () => {
+  const h = useHarness('default', START);
+
+  it('Wait states move the clock: the event hold is written at eventStart - lead and released at eventEnd + cooldown', async () => {
+    const window = eventWindow(60, 60);
+    const e = await h.run('scale-for-event', { target: 'engine', replicas: 4, ...window });
+
+    expect(e.status).toBe('SUCCEEDED');
+    const at = (state: string) => e.timeline.find((t) => t.state === state)?.at;
+    expect(at('Hold capacity for the event')).toBe(Date.parse(window.eventStart) - 30 * MINUTE);
+    expect(at('Release the hold')).toBe(Date.parse(window.eventEnd) + 20 * MINUTE);
+    // Two 30-second polls until the raised tasks run.
+    expect(at('Report ready')).toBe(at('Hold capacity for the event')! + 60_000);
   });
 
-  it('a fault skips `after` matching calls, fails `times` of them, and names the error per side', async () => {
-    const world = new World().fail({ call: 'sns:publish', error: 'Sns.ThrottlingException', after: 1, times: 2 });
-    const publish = (source: 'state-machine' | 'lambda') => world.invoke('sns:publish', { Subject: 's', Message: {} }, source).then(() => 'ok', (e: Error) => e.name);
-    expect([await publish('state-machine'), await publish('state-machine'), await publish('lambda'), await publish('state-machine')]).toEqual([
-      'ok',
-      'Sns.ThrottlingException',
-      'ThrottlingException',
-      'ok',
-    ]);
-    expect(world.notifications).toHaveLength(2);
+  it('every Task and every Lambda call is IAM-checked against its own role', async () => {
+    const e = await h.run('scale-for-event', { target: 'engine', replicas: 4, ...eventWindow() });
+
+    expect(e.status).toBe('SUCCEEDED');
+    const principals = new Set(calls().map((c) => `${c.via} ${c.principal}`));
+    expect([...principals].sort()).toEqual([expect.stringMatching(/^sdk RunbooksPlannerRole/), expect.stringMatching(/^task RunbooksScaleForEventStateMachineRole/)]);
+    expect(calls().filter((c) => c.via === 'task').map((c) => c.action)).toEqual(expect.arrayContaining(['lambda:InvokeFunction', 'ecs:DescribeServices', 'sns:Publish', 'kms:GenerateDataKey']));
+    expect(deniedCalls()).toEqual([]);
   });
 
-  it('UpdateNodegroupConfig is refused outside min..max, as EKS does', async () => {
-    const world = new World();
-    world.addNodegroup({ cluster: 'c', nodegroup: 'g', desired: 0, min: 0, max: 8 });
-    await expect(world.invoke('eks:updateNodegroupConfig', { ClusterName: 'c', NodegroupName: 'g', ScalingConfig: { DesiredSize: 9 } }, 'state-machine')).rejects.toMatchObject({
-      name: 'Eks.InvalidParameterException',
-    });
+  it('stopAt ends the run on entering the state: ABORTED, no Catch, nothing after it', async () => {
+    const e = await h.run('emergency-scale-up', { target: 'engine', alarms: [], stableMinutes: 1 }, { stopAt: 'Resume autoscaler' });
+
+    expect(e).toMatchObject({ status: 'ABORTED', error: ABORTED, caught: [] });
+    expect(e.path.at(-1)).toBe('Resume autoscaler');
+    expect(h.fake.callsOf('lambda:emergency').map((c) => (c.input as { action?: string }).action)).toEqual([undefined]);
+  });
+
+  it('an injected failure after the effect: the call landed, the Task still failed', async () => {
+    const e = await h.run('scale-for-event', { target: 'engine', replicas: 4, ...eventWindow() }, { fail: { state: 'Hold capacity for the event', afterEffect: true } });
+
+    expect(e.status).toBe('FAILED');
+    expect(e.caught).toContain('Hold capacity for the event');
+    // The hold was written (and then released by the failure path).
+    expect(h.fake.callsOf('dynamodb:putItem')).toHaveLength(1);
+    expect(h.fake.callsOf('dynamodb:deleteItem')).toHaveLength(1);
+  });
+
+  it('SDK callers see the SDK error names; Task states see Step Functions names', async () => {
+    h.fake.table(h.d.holdsTable).set('engine\u0000event:x', { target: { S: 'engine' }, holder: { S: 'event:x' }, expiresAt: { N: String(START / 1000 + 3600) } });
+    const put = { TableName: h.d.holdsTable, Item: { target: { S: 'engine' }, holder: { S: 'event:x' } }, ConditionExpression: 'attribute_not_exists(#holder) OR #expiresAt <= :now', ExpressionAttributeValues: { ':now': { N: String(START / 1000) } } };
+    await expect(h.fake.handle('dynamodb:putItem', put, 'sdk')).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    await expect(h.fake.invoke('ecs:updateService', { Cluster: CLUSTER, Service: 'nope', DesiredCount: 1 })).rejects.toMatchObject({ name: 'Ecs.ServiceNotFoundException' });
   });
 });

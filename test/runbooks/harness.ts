@@ -1,143 +1,153 @@
 /**
- * Runs a synthesized runbook with aws-local-stepfunctions against the model:
- * every Task state is served by a local function chosen by its Resource, the
- * Lambdas are the real handler code (planner) or the real emergency
- * procedure bound to the model, every Wait takes 0 ms and every retry waits 0 ms.
+ * Runs a synthesized runbook with aws-local-stepfunctions against the shared
+ * fake account (test/fakes/aws.ts), IAM-checked throughout:
+ * - every Task state is served by the fake in Step Functions' shapes, after
+ *   test/iam has authorized it against the state machine's role (an SNS
+ *   publish also needs the topic's KMS key);
+ * - the Lambdas the state machines invoke are the real handlers
+ *   (lambdas/runbook, lambdas/emergency) with their deployed MLSCALE_*
+ *   environment; their SDK calls reach the same fake through
+ *   aws-sdk-client-mock, each authorized against its function's role;
+ * - time is virtual (./clock.ts): a Wait state moves the fake clock to when
+ *   it would end instead of sleeping, so holds expire when their time comes;
+ *   retries wait 0 ms.
+ * The templates come from test/templates.ts (synthesized once per run).
  */
 import type { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-// The JSONPath engine aws-local-stepfunctions itself uses (its dependency), for the one place its results differ from AWS.
+// The JSONPath engine aws-local-stepfunctions itself uses (its dependency), for the places its results differ from AWS.
 import { JSONPath } from 'jsonpath-plus';
-import { vi } from 'vitest';
-import type { ConfigInput } from '../../lambdas/core/config';
-import { parseTargetsJson, type TargetsDocument } from '../../lambdas/core/targets';
-import { parseEmergencyEvent } from '../../lambdas/emergency/event';
-import { resumeEmergency, triggerEmergency } from '../../lambdas/emergency/procedure';
-import { handler as plannerHandler } from '../../lambdas/runbook/index';
-import type { MlscaleStack } from '../../lib/mlscale-stack';
-import { synth } from '../util';
-import { ACCOUNT, functionEnvironment, functionId, placeholderArn, REGION, runbook, type Runbook } from './definition';
-import { ModelError, type World } from './model';
+import { afterEach, beforeEach, vi } from 'vitest';
+import { DynamoHoldStore, fromItem } from '../../lambdas/aws/holds-store';
+import { configureRetries, retryPolicy } from '../../lambdas/aws/retry';
+import { isActive, NOT_SUSPENDED, type Hold, type Suspension } from '../../lambdas/core/holds';
+import type { TargetSpec, TargetsDocument } from '../../lambdas/core/targets';
+import { handler as emergencyHandler } from '../../lambdas/emergency/index';
+import { reconcileTargets, type TickResult } from '../../lambdas/reconcile/run';
+import { handler as runbookHandler } from '../../lambdas/runbook/index';
+import { runbookStateMachineName, type RunbookName } from '../../lib/constructs/runbooks/runbooks';
+import { FakeAwsError, type FakeAws, type Json, type Source } from '../fakes/aws';
+import { installFakeAws, resetFakeAws } from '../fakes/install';
+// FakeAws with the SDK's error names on the SDK side (`ConditionalCheckFailedException`, not `DynamoDB.…`), until test/fakes/aws.ts does that itself.
+import { SdkFakeAws } from '../handlers/fixtures';
+import { guardTask, installIamGuard, uninstallIamGuard, withPrincipal } from '../iam/guard';
+import { environmentOf, principalOfFunction, principalOfStateMachine, type Principal } from '../iam/policy';
+import { deployed, type ConfigName } from '../templates';
+import { VirtualClock } from './clock';
+import { ACCOUNT, functionId, placeholderArn, REGION, runbook, type AslState, type Runbook } from './definition';
+
+export type { RunbookName };
 
 /** An event of an execution's log (the library does not export the type). */
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
+/** The Lambdas of the runbooks: their name in the fake (`lambda:<name>`) and the logical-ID prefix of their function. */
+const FUNCTIONS = { runbook: 'RunbooksPlanner', emergency: 'EmergencyFunction' } as const;
+export type LambdaName = keyof typeof FUNCTIONS;
+const RECONCILER = 'ReconcilerFunction';
+
+/** What the runbooks need of one synthesized environment. */
 export interface Deployment {
+  readonly config: ConfigName;
   readonly template: Template;
-  readonly stack: MlscaleStack;
-  /** The managed-targets document the Lambdas get (MLSCALE_CONFIG). */
-  readonly targetsJson: string;
   readonly doc: TargetsDocument;
-  /** Environment of the planner Lambda as deployed, MLSCALE_CONFIG included. */
-  readonly plannerEnv: Readonly<Record<string, string>>;
-  readonly plannerArn: string;
-  readonly emergencyArn?: string;
+  readonly holdsTable: string;
+  /** `<pipeline>-<environment>`: prefix of the state machine names. */
   readonly prefix: string;
+  /** Function ARNs as the state machines' Lambda Tasks name them. */
+  readonly lambdaArns: Readonly<Record<LambdaName, string>>;
+  /**
+   * The MLSCALE_* environment both Lambdas are deployed with. A document too
+   * large for Lambda's environment is compiled into the bundle as
+   * MLSCALE_CONFIG_BUNDLED (lib/constructs/scaler-function.ts); it is that here.
+   */
+  readonly env: Readonly<Record<string, string>>;
+  readonly principals: Readonly<Record<LambdaName | 'reconciler', Principal>>;
 }
 
-/**
- * Synthesize `config` and pick out what the runbooks need. The targets
- * document is the planner's MLSCALE_CONFIG when it fits in the environment;
- * a larger one (the EKS example) is compiled into the bundle instead, which
- * `synth` skips, so it is then rendered from the stack's parsed targets, the
- * same document.
- */
-export function deploy(config: ConfigInput, environment = 'production'): Deployment {
-  const { stack, template } = synth(config, environment);
-  const planner = functionId(template, 'RunbooksPlannerFunction');
-  const env = functionEnvironment(template, planner);
-  const targetsJson = env.MLSCALE_CONFIG ?? JSON.stringify({ targets: stack.targets });
-  const emergency = Object.keys(template.findResources('AWS::Lambda::Function')).find((id) => id.startsWith('EmergencyScalerFunction'));
-  return {
-    template,
-    stack,
-    targetsJson,
-    doc: parseTargetsJson(targetsJson),
-    plannerEnv: { ...env, MLSCALE_CONFIG: targetsJson },
-    plannerArn: placeholderArn(template, planner),
-    ...(emergency ? { emergencyArn: placeholderArn(template, emergency) } : {}),
-    prefix: `${stack.envConfig.pipeline}-${stack.envConfig.name}`,
-  };
-}
+const deployments = new Map<ConfigName, Deployment>();
 
-/** The runbook `<prefix>-<name>` of a deployment. */
-export function runbookOf(d: Deployment, name: 'scale-for-event' | 'emergency-scale-up' | 'gpu-nodegroup-scale'): Runbook {
-  return runbook(d.template, `${d.prefix}-${name}`);
-}
-
-/** Give the planner handler the environment the stack deploys it with (vi.unstubAllEnvs undoes it). */
-export function stubPlannerEnvironment(d: Deployment): void {
-  for (const [name, value] of Object.entries(d.plannerEnv)) if (name.startsWith('MLSCALE_')) vi.stubEnv(name, value);
-}
-
-/** Every target of the document in the model, at rest: desired = max(min, 1), running = desired, limits as configured, nothing suspended. */
-export function seed(world: World, d: Deployment): World {
-  for (const t of d.doc.targets) {
-    const desired = Math.max(t.minCapacity, 1);
-    if (t.kind === 'ecs-service') world.addService({ cluster: t.cluster, service: t.service, desired, min: t.minCapacity, max: t.maxCapacity });
-    else world.addNodegroup({ cluster: t.cluster, nodegroup: t.nodegroup, desired: t.minCapacity, min: t.minCapacity, max: t.maxCapacity });
-    for (const alarm of t.alarms) world.alarms.set(alarm, ['OK']);
+function lambdaEnvironment(template: Template, doc: TargetsDocument): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const prefix of Object.values(FUNCTIONS)) {
+    const own = Object.entries(environmentOf(template, prefix)).filter(([k]) => k.startsWith('MLSCALE_'));
+    if (!own.some(([k]) => k === 'MLSCALE_CONFIG')) own.push(['MLSCALE_CONFIG_BUNDLED', JSON.stringify(doc)]);
+    for (const [k, v] of own) {
+      if (env[k] !== undefined && env[k] !== v) throw new Error(`${k} differs between the runbook Lambdas; the harness runs both in one process`);
+      env[k] = v;
+    }
   }
-  bindLambdas(world, d);
-  return world;
+  return env;
+}
+
+/** The production environment of one of the synthesized configs (cached). */
+export function deployment(config: ConfigName): Deployment {
+  const hit = deployments.get(config);
+  if (hit) return hit;
+  const { template, doc } = deployed(config);
+  if (!doc.holdsTable) throw new Error(`${config}: the targets document names no holds table`);
+  const d: Deployment = {
+    config,
+    template,
+    doc,
+    holdsTable: doc.holdsTable,
+    prefix: `${doc.pipeline}-${doc.environment}`,
+    lambdaArns: { runbook: placeholderArn(template, functionId(template, FUNCTIONS.runbook)), emergency: placeholderArn(template, functionId(template, FUNCTIONS.emergency)) },
+    env: lambdaEnvironment(template, doc),
+    principals: {
+      runbook: principalOfFunction(template, FUNCTIONS.runbook),
+      emergency: principalOfFunction(template, FUNCTIONS.emergency),
+      reconciler: principalOfFunction(template, RECONCILER),
+    },
+  };
+  deployments.set(config, d);
+  return d;
+}
+
+const runbooks = new Map<string, { readonly rb: Runbook; readonly role: Principal }>();
+
+function machineOf(d: Deployment, name: RunbookName): { readonly rb: Runbook; readonly role: Principal } {
+  const key = `${d.config}/${name}`;
+  let hit = runbooks.get(key);
+  if (!hit) {
+    const rb = runbook(d.template, runbookStateMachineName(d.prefix, name));
+    runbooks.set(key, (hit = { rb, role: principalOfStateMachine(d.template, rb.name) }));
+  }
+  return hit;
 }
 
 /**
- * The two Lambdas the runbooks invoke:
- * - planner: the real handler of lambdas/runbook/index.ts (its MLSCALE_* environment stubbed);
- * - emergency: lambdas/emergency/index.ts without its logging: the same event
- *   parsing and the real triggerEmergency/resumeEmergency, with the model as
- *   the target and an atomic in-memory incident store (the DynamoDB store's contract).
+ * The runbook `<prefix>-<name>` of a deployment, parsed once. Runs skip the
+ * library's ASL validation (a schema compile of about a second per run);
+ * harness.test.ts validates every synthesized definition once instead.
  */
-export function bindLambdas(world: World, d: Deployment): void {
-  world.lambdas.set('planner', (payload) => plannerHandler(payload));
-  world.lambdas.set('emergency', async (payload) => {
-    const request = parseEmergencyEvent(payload, d.doc);
-    if (request.kind === 'ignore') return { ignored: request.reason };
-    const spec = d.doc.targets.find((t) => t.name === request.target)!;
-    const target = world.target(spec);
-    const now = new Date();
-    return request.action === 'trigger'
-      ? triggerEmergency(spec, target, world.incidents, request.source, now)
-      : resumeEmergency(spec, target, world.incidents, request.restoreDesired, now);
-  });
+export function runbookOf(d: Deployment, name: RunbookName): Runbook {
+  return machineOf(d, name).rb;
 }
 
-/** The model call a Task's Resource stands for. */
+/** The fake's call a Task's Resource stands for. */
 export function callFor(d: Deployment, resource: string): string {
   const sdk = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/.exec(resource);
   if (sdk) return `${sdk[1]}:${sdk[2]}`;
   if (resource === 'arn:aws:states:::sns:publish') return 'sns:publish';
-  if (resource === d.plannerArn) return 'lambda:planner';
-  if (d.emergencyArn && resource === d.emergencyArn) return 'lambda:emergency';
-  throw new Error(`no model for Task resource ${resource}`);
-}
-
-export interface Execution {
-  readonly status: 'SUCCEEDED' | 'FAILED';
-  readonly output?: unknown;
-  /** Error and Cause of a failed execution. */
-  readonly error?: string;
-  readonly cause?: string;
-  /** Names of the states entered, in order. */
-  readonly path: string[];
-  /** Names of the states retried, once per retry. */
-  readonly retried: string[];
-  /** Names of the states whose error a Catch took. */
-  readonly caught: string[];
-  readonly events: EventLog[];
+  for (const [name, arn] of Object.entries(d.lambdaArns)) if (resource === arn) return `lambda:${name}`;
+  throw new Error(`the fake serves no Task resource ${resource}`);
 }
 
 /** A path that may select many nodes (filter, wildcard, slice, deep scan, union): Step Functions gives an array for these. */
 export const indefinite = (path: string) => /\[\?|\*|\.\.|\[[^\]]*[:,][^\]]*\]/.test(path);
 
+/** An error no Retry or Catch of the library matches (its own States.Runtime carries the same two flags). */
+export function uncatchable(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, isRetryable: false, isCatchable: false });
+}
+
 /**
  * ResultSelector the way Step Functions applies it. aws-local-stepfunctions
- * evaluates an indefinite path that matches nothing (e.g. the InService
- * instances of a group scaled to zero) as "no value" and fails the state with
- * States.Runtime; Step Functions (Jayway JsonPath) gives an empty array.
- * Selectors with such paths are therefore applied here, in the Task's local
- * handler, instead of by the library; definite paths keep failing when absent.
+ * evaluates an indefinite path that matches nothing (the InService instances
+ * of a group scaled to zero) as "no value" and fails with States.Runtime;
+ * Step Functions (Jayway JsonPath) gives an empty array. Selectors with such
+ * paths are applied here instead; definite paths still fail when absent.
  */
 export function selectResult(selector: unknown, result: unknown): unknown {
   if (Array.isArray(selector)) return selector.map((v) => selectResult(v, result));
@@ -151,98 +161,346 @@ export function selectResult(selector: unknown, result: unknown): unknown {
     const path = String(value);
     if (!path.startsWith('$.') && path !== '$') throw new Error(`selectResult: unsupported ${key}: ${path}`);
     const found: unknown = JSONPath({ path, json: result as object, wrap: indefinite(path) });
-    if (found === undefined) throw Object.assign(new Error(`Path expression '${path}' does not point to a value`), { name: 'States.Runtime' });
+    if (found === undefined) throw uncatchable('States.Runtime', `Path expression '${path}' does not point to a value`);
     out[key.slice(0, -2)] = found;
   }
   return out;
 }
 
 const hasIndefinitePath = (selector: unknown): boolean =>
-  typeof selector === 'object' && selector !== null && Object.entries(selector).some(([k, v]) => (k.endsWith('.$') && typeof v === 'string' && v.startsWith('$') && indefinite(v)) || hasIndefinitePath(v));
+  typeof selector === 'object' &&
+  selector !== null &&
+  Object.entries(selector).some(([k, v]) => (k.endsWith('.$') && typeof v === 'string' && v.startsWith('$') && indefinite(v)) || hasIndefinitePath(v));
 
-let executions = 0;
-
-/** Run `rb` on `input` against `world`, to the end. */
-export interface ExecuteOptions {
-  /** Execution name (`$$.Execution.Name`). @default test-<n> */
-  readonly name?: string;
-  /** Fail the first entry of this Task state with a non-retryable error, before its call is made. */
-  readonly failOnce?: string;
+/** When a Wait state entered at `now` with `input` ends (epoch ms). */
+export function waitEnd(state: AslState, input: unknown, now: number): number {
+  const at = (path: unknown): unknown => JSONPath({ path: String(path), json: input as object, wrap: false });
+  let end: number;
+  if (typeof state.Seconds === 'number') end = now + state.Seconds * 1000;
+  else if (state.SecondsPath !== undefined) end = now + Number(at(state.SecondsPath)) * 1000;
+  else if (typeof state.Timestamp === 'string') end = Date.parse(state.Timestamp);
+  else if (state.TimestampPath !== undefined) end = Date.parse(String(at(state.TimestampPath)));
+  else throw new Error('a Wait state needs Seconds, SecondsPath, Timestamp or TimestampPath');
+  if (!Number.isFinite(end)) throw uncatchable('States.Runtime', `the Wait's time is not a number or timestamp (${JSON.stringify(input)})`);
+  return end;
 }
 
-/** The error `failOnce` raises: in no Retry list, caught by States.ALL. */
-export const HARD_FAILURE = 'Model.HardFailure';
+/** Where the harness serves a Wait state: a Task whose handler moves the clock (its Resource is never called). */
+const WAIT_RESOURCE = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:harness-wait`;
 
-export async function execute(d: Deployment, rb: Runbook, world: World, input: unknown, options: ExecuteOptions = {}): Promise<Execution> {
-  const handlers: Record<string, (input: unknown) => Promise<never>> = {};
-  const waits: Record<string, number> = {};
-  const retries: Record<string, number> = {};
-  const definition = structuredClone(rb.definition) as StateMachineDefinition;
-  const states = definition.States as unknown as Record<string, Record<string, unknown>>;
-  for (const [name, state] of Object.entries(rb.states)) {
-    if (state.Type === 'Task') {
-      const call = callFor(d, state.Resource!);
-      const selector = state.ResultSelector;
-      if (hasIndefinitePath(selector)) {
-        delete states[name]!.ResultSelector;
-        handlers[name] = async (taskInput) => selectResult(selector, await world.invoke(call, taskInput, 'state-machine')) as never;
-      } else {
-        handlers[name] = (taskInput) => world.invoke(call, taskInput, 'state-machine') as Promise<never>;
-      }
-    }
-    if (name === options.failOnce) {
-      const handler = handlers[name];
-      if (!handler) throw new Error(`${name} is not a Task state of ${rb.name}`);
-      let failed = false;
-      handlers[name] = async (taskInput) => {
-        if (failed) return handler(taskInput);
-        failed = true;
-        throw new ModelError(HARD_FAILURE, `${name} failed (injected)`);
-      };
-    }
-    if (state.Type === 'Wait') waits[name] = 0;
-    if (state.Retry) retries[name] = 0;
-  }
-  const name = options.name ?? `test-${++executions}`;
-  const machine = new StateMachine(definition);
-  const run = machine.run(input as never, {
-    overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: waits, retryIntervalOverrides: retries },
-    context: {
-      StateMachine: { Id: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${rb.name}`, Name: rb.name },
-      Execution: { Id: `arn:aws:states:${REGION}:${ACCOUNT}:execution:${rb.name}:${name}`, Name: name, Input: input as never, StartTime: new Date().toISOString() },
-    },
-  });
-  const events: EventLog[] = [];
-  const collecting = (async () => {
-    for await (const event of run.eventLogs) events.push(event);
-  })();
-  let output: unknown;
-  let failed = false;
+/** A Lambda error's Cause is `{ errorType, errorMessage }` as JSON; anything else is its own message. */
+function messageOf(cause: string): string {
   try {
-    output = await run.result;
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
   } catch {
-    failed = true;
+    return cause;
   }
-  await collecting;
-  const failure = events.find((e) => e.type === 'ExecutionFailed');
-  const names = (type: EventLog['type']) => events.filter((e) => e.type === type).map((e) => (e as { state: { name: string } }).state.name);
-  return {
-    status: failed ? 'FAILED' : 'SUCCEEDED',
-    ...(failed ? {} : { output }),
-    ...(failure ? { error: failure.Error, cause: String(failure.Cause) } : {}),
-    path: names('StateEntered'),
-    retried: names('StateRetried'),
-    caught: names('StateCaught'),
-    events,
-  };
 }
 
-/** Limits and switches of every target: what a failed run must leave as it found them. */
-export function limits(world: World): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const s of world.services.values()) out[`service/${s.cluster}/${s.service}`] = { min: s.min, max: s.max, suspended: { ...s.suspended } };
-  for (const n of world.nodegroups.values()) out[`nodegroup/${n.cluster}/${n.nodegroup}`] = { min: n.min, max: n.max };
-  return out;
+/** The error `fail` injects by default: in no Retry list, caught by States.ALL. */
+export const HARD_FAILURE = 'Harness.HardFailure';
+/** The Error of a run ended by `stopAt`. */
+export const ABORTED = 'Harness.Aborted';
+
+export interface RunOptions {
+  /** Execution name (`$$.Execution.Name`). @default `<runbook>-<n>` */
+  readonly name?: string;
+  /** Start when the clock reads this (epoch ms), e.g. while another execution waits. */
+  readonly startAt?: number;
+  /**
+   * End the run on entering this state, running no Catch: what an abort, an
+   * execution timeout or a States.Runtime error leave behind.
+   */
+  readonly stopAt?: string;
+  /** Fail a Task state: `times` entries (default 1) fail with `error` (default HARD_FAILURE), before its call or, with `afterEffect`, after it landed. */
+  readonly fail?: { readonly state: string; readonly error?: string; readonly times?: number; readonly afterEffect?: boolean };
+  /** Run before the Task or Wait state of that name does its work, at every entry. */
+  readonly before?: Readonly<Record<string, () => void | Promise<void>>>;
+}
+
+export interface Execution {
+  readonly name: string;
+  /** ABORTED: ended by `stopAt`. */
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  readonly output?: Json;
+  /** Error and Cause of a failed run. */
+  readonly error?: string;
+  readonly cause?: string;
+  /** The Cause in words: a Lambda error's `errorMessage`, else the Cause itself. */
+  readonly message?: string;
+  /** Names of the states entered, in order. */
+  readonly path: string[];
+  /** Names of the states retried, once per retry. */
+  readonly retried: string[];
+  /** Names of the states whose error a Catch took. */
+  readonly caught: string[];
+  /** Input of the last state entered: what a failed run had at its end (its notificationErrors, say). */
+  readonly last?: Json;
+  /** Each Task call (Wait states excluded) and the clock when it was made. */
+  readonly timeline: { readonly state: string; readonly at: number }[];
+}
+
+export interface TargetLimits {
+  readonly min: number;
+  readonly max: number;
+  readonly suspension: Suspension;
+}
+
+/**
+ * One test's world: a fresh fake account seeded with every target of the
+ * document at rest (desired = min, limits as configured, nothing suspended,
+ * every alarm OK), the Lambdas bound, the IAM guard on, the clock at START.
+ */
+export class Harness {
+  fake!: SdkFakeAws;
+  readonly clock = new VirtualClock();
+  private count = 0;
+  private savedRetries = { ...retryPolicy };
+
+  constructor(
+    /** The deployment of the current world (`reset` may switch it). */
+    public d: Deployment,
+    private readonly start: number,
+  ) {}
+
+  /**
+   * A fresh world, for a loop of runs inside one test; `d` switches the
+   * deployment. Cheaper than a teardown: the SDK mocks stay installed (they
+   * reach whichever fake is current).
+   */
+  reset(d: Deployment = this.d): void {
+    uninstallIamGuard();
+    vi.unstubAllEnvs();
+    this.d = d;
+    this.world();
+  }
+
+  setUp(): void {
+    this.savedRetries = { ...retryPolicy };
+    configureRetries({ baseDelayMs: 0, maxDelayMs: 0 });
+    // The mocks reach whichever fake is current, so `reset` need not install them again.
+    installFakeAws({ handle: (call: string, input: Json, source: Source) => this.fake.handle(call, input, source) } as FakeAws);
+    this.world();
+  }
+
+  private world(): void {
+    this.clock.start(this.start);
+    this.count = 0;
+    const fake = new SdkFakeAws();
+    for (const t of this.d.doc.targets) {
+      if (t.kind === 'ecs-service') fake.addService({ cluster: t.cluster, service: t.service, desired: t.minCapacity, min: t.minCapacity, max: t.maxCapacity });
+      else fake.addNodegroup({ cluster: t.cluster, nodegroup: t.nodegroup, desired: t.minCapacity, min: t.minCapacity, max: t.maxCapacity });
+      for (const alarm of t.alarms) fake.addAlarm(alarm, ['OK']);
+    }
+    for (const name of Object.keys(FUNCTIONS) as LambdaName[]) fake.lambdas.set(name, this.lambda(name));
+    this.fake = fake;
+    for (const [k, v] of Object.entries(this.d.env)) vi.stubEnv(k, v);
+    if (!this.d.env.MLSCALE_CONFIG) vi.stubEnv('MLSCALE_CONFIG', undefined);
+    installIamGuard(this.d.template);
+  }
+
+  tearDown(): void {
+    try {
+      // Throws if a call was made outside any principal or has no IAM mapping.
+      uninstallIamGuard();
+    } finally {
+      vi.unstubAllEnvs();
+      resetFakeAws();
+      configureRetries(this.savedRetries);
+      this.clock.stop();
+    }
+  }
+
+  /**
+   * A Lambda as deployed: its handler, run as its function's role, failing
+   * the way Lambda reports a function error to Step Functions (the error's
+   * name as Error, `{ errorType, errorMessage }` as Cause).
+   */
+  private lambda(name: LambdaName): (payload: Json) => Promise<unknown> {
+    const handler = name === 'runbook' ? runbookHandler : emergencyHandler;
+    const principal = this.d.principals[name];
+    return async (payload) => {
+      try {
+        return await withPrincipal(principal, () => handler(payload));
+      } catch (err) {
+        const e = err as Error;
+        throw Object.assign(new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message })), { name: e.name });
+      }
+    };
+  }
+
+  /** Call a Lambda directly (as an alarm action or the CLI would). */
+  invoke(name: LambdaName, payload: Json): Promise<Json> {
+    return this.fake.lambdas.get(name)!(payload);
+  }
+
+  /** Run a runbook to its end. Runs started together (`Promise.all`) share the virtual clock. */
+  run(name: RunbookName, input: unknown, options: RunOptions = {}): Promise<Execution> {
+    // Counted live at once, so an execution started beside it cannot move the clock past its start.
+    this.clock.enter();
+    return this.execute(name, input, options).finally(() => this.clock.leave());
+  }
+
+  private async execute(runbookName: RunbookName, input: unknown, options: RunOptions): Promise<Execution> {
+    const { rb, role: machine } = machineOf(this.d, runbookName);
+    const definition = structuredClone(rb.definition) as StateMachineDefinition;
+    const states = definition.States as unknown as Record<string, Record<string, unknown>>;
+    const handlers: Record<string, (input: Json) => Promise<Json>> = {};
+    const retries: Record<string, number> = {};
+    const timeline: { state: string; at: number }[] = [];
+    let failures = 0;
+
+    for (const [name, state] of Object.entries(rb.states)) {
+      const before = options.before?.[name];
+      if (state.Type === 'Task') {
+        const call = callFor(this.d, state.Resource!);
+        const selector = state.ResultSelector;
+        const local = hasIndefinitePath(selector);
+        if (local) delete states[name]!.ResultSelector;
+        const fail = options.fail?.state === name ? options.fail : undefined;
+        handlers[name] = async (taskInput) => {
+          await before?.();
+          timeline.push({ state: name, at: Date.now() });
+          const injected = fail && failures < (fail.times ?? 1) ? (failures++, new FakeAwsError(fail.error ?? HARD_FAILURE, `${name} failed (injected)`)) : undefined;
+          if (injected && !fail!.afterEffect) throw injected;
+          guardTask(machine, state.Resource!, taskInput);
+          const out: Json = await this.fake.invoke(call, taskInput);
+          if (injected) throw injected;
+          return local ? selectResult(selector, out) : out;
+        };
+      } else if (state.Type === 'Wait') {
+        const { Next, End, InputPath, OutputPath } = state;
+        states[name] = { Type: 'Task', Resource: WAIT_RESOURCE, ...(Next ? { Next } : { End }), ...(InputPath !== undefined ? { InputPath } : {}), ...(OutputPath !== undefined ? { OutputPath } : {}) };
+        handlers[name] = async (waitInput) => {
+          await before?.();
+          await this.clock.sleepUntil(waitEnd(state, waitInput, Date.now()));
+          return waitInput;
+        };
+      }
+      if (state.Retry) retries[name] = 0;
+    }
+    if (options.fail && rb.states[options.fail.state]?.Type !== 'Task') throw new Error(`${options.fail.state} is not a Task state of ${rb.name}`);
+    if (options.stopAt) {
+      if (!rb.states[options.stopAt]) throw new Error(`no state ${options.stopAt} in ${rb.name}`);
+      states[options.stopAt] = { Type: 'Fail', Error: ABORTED, Cause: `ended on entering ${options.stopAt}: no Catch runs (abort, execution timeout, States.Runtime)` };
+      delete handlers[options.stopAt];
+    }
+
+    if (options.startAt !== undefined) await this.clock.sleepUntil(options.startAt);
+    const name = options.name ?? `${runbookName}-${++this.count}`;
+    const run = new StateMachine(definition, { validationOptions: { noValidate: true } }).run(input as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: retries },
+      context: {
+        StateMachine: { Id: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${rb.name}`, Name: rb.name },
+        Execution: { Id: `arn:aws:states:${REGION}:${ACCOUNT}:execution:${rb.name}:${name}`, Name: name },
+      },
+    });
+    const events: EventLog[] = [];
+    const collecting = (async () => {
+      for await (const event of run.eventLogs) events.push(event);
+    })();
+    let output: Json;
+    let failed = false;
+    try {
+      output = await run.result;
+    } catch {
+      failed = true;
+    }
+    await collecting;
+    const failure = events.find((e) => e.type === 'ExecutionFailed');
+    const entered = events.filter((e) => e.type === 'StateEntered');
+    const names = (type: EventLog['type']) => events.filter((e) => e.type === type).map((e) => (e as { state: { name: string } }).state.name);
+    return {
+      name,
+      status: !failed ? 'SUCCEEDED' : failure?.Error === ABORTED ? 'ABORTED' : 'FAILED',
+      ...(failed ? {} : { output }),
+      ...(failure ? { error: failure.Error, cause: String(failure.Cause), message: messageOf(String(failure.Cause)) } : {}),
+      path: names('StateEntered'),
+      retried: names('StateRetried'),
+      caught: names('StateCaught'),
+      ...(entered.length > 0 ? { last: entered.at(-1)!.state.input } : {}),
+      timeline,
+    };
+  }
+
+  /** One reconcile pass over every target of the document, as the reconciler Lambda's role. */
+  reconcile(): Promise<TickResult> {
+    return withPrincipal(this.d.principals.reconciler, () => reconcileTargets(this.d.doc.targets, new DynamoHoldStore(this.d.holdsTable), new Date()));
+  }
+
+  /** Every hold in the holds table, expired ones included. */
+  holds(): Hold[] {
+    return [...this.fake.table(this.d.holdsTable).values()].map((item) => fromItem(item)).filter((h): h is Hold => h !== undefined);
+  }
+
+  /** The holds in force now. */
+  activeHolds(): Hold[] {
+    return this.holds().filter((h) => isActive(h, Date.now()));
+  }
+
+  spec(target: string): TargetSpec {
+    const spec = this.d.doc.targets.find((t) => t.name === target);
+    if (!spec) throw new Error(`no target ${target}`);
+    return spec;
+  }
+
+  /** The fake's ECS service of an ecs-service target (to arrange it or watch it). */
+  service(target: string) {
+    const t = this.spec(target);
+    if (t.kind !== 'ecs-service') throw new Error(`${target} is not an ECS service`);
+    return this.fake.service(t.cluster, t.service);
+  }
+
+  /** The fake's node group of an eks-nodegroup target. */
+  nodegroup(target: string) {
+    const t = this.spec(target);
+    if (t.kind !== 'eks-nodegroup') throw new Error(`${target} is not a node group`);
+    return this.fake.nodegroup(t.cluster, t.nodegroup);
+  }
+
+  /** Limits and switches of every target as the fake has them now. */
+  limits(): Record<string, TargetLimits> {
+    return Object.fromEntries(
+      this.d.doc.targets.map((t) => {
+        const now = t.kind === 'ecs-service' ? this.service(t.name) : { ...this.nodegroup(t.name), suspended: NOT_SUSPENDED };
+        return [t.name, { min: now.min, max: now.max, suspension: { ...now.suspended } }];
+      }),
+    );
+  }
+
+  /** Limits and switches of every target as configured: what the reconciler restores once every hold has ended. */
+  configuredLimits(): Record<string, TargetLimits> {
+    return Object.fromEntries(this.d.doc.targets.map((t) => [t.name, { min: t.minCapacity, max: t.maxCapacity, suspension: NOT_SUSPENDED }]));
+  }
+
+  /** Move the clock to one second past the latest expiry of any hold (no hold: leave it). */
+  advancePastHolds(): void {
+    const latest = Math.max(0, ...this.holds().map((h) => h.expiresAt));
+    this.clock.advanceTo((latest + 1) * 1000);
+  }
+
+  /** Subjects of the notifications published, in order. */
+  subjects(): string[] {
+    return this.fake.published.map((p) => p.subject ?? '');
+  }
+
+  /** The message of the nth notification, parsed (Step Functions sends the object as JSON). */
+  message(n: number): Json {
+    const m: unknown = this.fake.published.at(n)?.message;
+    return typeof m === 'string' ? JSON.parse(m) : m;
+  }
+}
+
+/**
+ * A Harness for the tests of the current describe block (or file): a fresh
+ * world before each test, torn down after it.
+ */
+export function useHarness(config: ConfigName, start: number): Harness {
+  const h = new Harness(deployment(config), start);
+  beforeEach(() => h.setUp());
+  afterEach(() => h.tearDown());
+  return h;
 }
 
 /** How many times `state` was entered. */

@@ -1,311 +1,285 @@
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { vi } from 'vitest';
-import type { ConfigInput } from '../../lambdas/core/config';
-import { exampleConfig, ROOT } from '../util';
-import { deploy, entries, execute, inOrder, limits, runbookOf, seed, stubPlannerEnvironment, type Deployment } from './harness';
-import { World, type EcsService, type Nodegroup } from './model';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { NOT_SUSPENDED } from '../../lambdas/core/holds';
+import type { EcsService, Nodegroup } from '../fakes/aws';
+import { deniedCalls } from '../iam/guard';
+import { ENGINE_ALARM, eventWindow, MINUTE, START } from './fixtures';
+import { entries, inOrder, useHarness, type TargetLimits } from './harness';
 
-const CLUSTER = 'pipestream-production';
-const HOUR = 3_600_000;
+const SCALED_IN_PAUSED = { dynamicIn: true, dynamicOut: false, scheduled: false };
+const restoreAt = (w: { eventEnd: string }, cooldownMinutes = 20) => Date.parse(w.eventEnd) + cooldownMinutes * MINUTE;
 
-/** An event one to two hours from now (the runbook refuses events that are over). */
-function eventInput(fields: Record<string, unknown>): Record<string, unknown> {
-  const now = Date.now();
-  return { eventStart: new Date(now + HOUR).toISOString(), eventEnd: new Date(now + 2 * HOUR).toISOString(), ...fields };
-}
-
-const subjects = (world: World) => world.notifications.map((n) => n.subject);
-
-describe('scale-for-event runbook on an ECS service (engine: min 2, max 10, ceiling 20)', () => {
-  const d: Deployment = deploy(exampleConfig());
-  const rb = runbookOf(d, 'scale-for-event');
-  let world: World;
+describe('scale-for-event on an ECS service (engine: min 2, max 10, ceiling 20)', () => {
+  const h = useHarness('default', START);
   let engine: EcsService;
-  let before: Record<string, unknown>;
 
   beforeEach(() => {
-    stubPlannerEnvironment(d);
-    world = seed(new World(), d);
-    engine = world.service(CLUSTER, 'engine');
-    engine.desired = engine.running = 3;
-    before = limits(world);
+    engine = Object.assign(h.service('engine'), { desired: 3, running: 3 });
   });
-  afterEach(() => vi.unstubAllEnvs());
 
   describe('happy path', () => {
-    it('records, raises min and desired to the replicas, waits until they run, holds, then restores the recorded min/max/desired', async () => {
-      const e = await execute(d, rb, world, eventInput({ target: 'engine', replicas: 8 }));
+    it('holds event:<name> until eventEnd + cooldown, reports once the raise runs, releases at the end and leaves what the autoscaler added', async () => {
+      const window = eventWindow(60, 60);
+      let during: { holds: unknown; limits: TargetLimits; desired: number; running: number } | undefined;
+
+      const e = await h.run('scale-for-event', { target: 'engine', replicas: 8, name: 'launch', ...window }, {
+        before: {
+          'Wait until eventEnd + cooldown': () => {
+            during = { holds: h.activeHolds(), limits: h.limits().engine!, desired: engine.desired, running: engine.running };
+            // Target tracking adds tasks during the event.
+            Object.assign(engine, { desired: 9, running: 9 });
+          },
+        },
+      });
 
       expect(e.status).toBe('SUCCEEDED');
       const route = [
         'Plan',
         'Wait until eventStart - lead',
-        'Record scalable target',
-        'Record service',
-        'Compute event capacity',
-        'Raise limits',
-        'Raise desired count',
+        'Hold capacity for the event',
+        'Raised: start polling',
         'Raised: service status',
+        'Raised: tasks running?',
         'Report ready',
         'Wait until eventEnd + cooldown',
-        'Restore limits',
-        'Restore desired count',
+        'Release the hold',
         'Report done',
-        'Restored',
+        'Released',
       ];
       expect(inOrder(e.path, route)).toEqual(route);
-      // The model runs the new count after two polls.
+      // The fake runs the new count after two polls.
       expect(entries(e, 'Raised: service status')).toBe(2);
-      expect(world.changes().map((c) => [c.call, c.input.MinCapacity ?? c.input.DesiredCount, c.input.MaxCapacity])).toEqual([
-        ['applicationautoscaling:registerScalableTarget', 8, 10],
-        ['ecs:updateService', 8, undefined],
-        ['applicationautoscaling:registerScalableTarget', 2, 10],
-        ['ecs:updateService', 3, undefined],
-      ]);
-      expect({ desired: engine.desired, min: engine.min, max: engine.max }).toEqual({ desired: 3, min: 2, max: 10 });
-      expect(limits(world)).toEqual(before);
-      expect(subjects(world)).toEqual(['scale-for-event: capacity raised and running', 'scale-for-event: event over, recorded capacity restored']);
-      expect(world.notifications[1]!.message).toMatchObject({ runbook: rb.name, detail: { desired: 3, min: 2, max: 10 } });
+      expect(during).toEqual({
+        holds: [expect.objectContaining({ target: 'engine', holder: 'event:launch', floor: 8, expiresAt: restoreAt(window) / 1000 })],
+        limits: { min: 8, max: 10, suspension: NOT_SUSPENDED },
+        desired: 8,
+        running: 8,
+      });
+      // Released: the configured limits, and desired as the autoscaler left it, not the 3 from before the event.
+      expect(h.holds()).toEqual([]);
+      expect(h.limits()).toEqual(h.configuredLimits());
+      expect(engine.desired).toBe(9);
+      expect(e.output).toMatchObject({ held: { holder: 'event:launch', written: true, floor: 8 }, released: { holder: 'event:launch', released: true, desired: 9, min: 2, max: 10 } });
+      expect(h.subjects()).toEqual(['scale-for-event: capacity raised and running', 'scale-for-event: event over, hold released']);
+      expect(h.message(1)).toMatchObject({ runbook: 'pipestream-production-scale-for-event', execution: e.name, detail: { released: true } });
+      // The state machine changed nothing itself: every change came from the runbook Lambda, allowed by its role.
+      expect(h.fake.changes().map((c) => c.source)).toEqual(['sdk', 'sdk', 'sdk']);
+      expect(deniedCalls()).toEqual([]);
     });
 
-    it('raises max as well when the replicas are above it, and puts the recorded max back after the event', async () => {
-      const e = await execute(d, rb, world, eventInput({ target: 'engine', replicas: 15 }));
+    it('names the hold after the execution when the input names no event', async () => {
+      const e = await h.run('scale-for-event', { target: 'engine', replicas: 4, ...eventWindow() }, { name: 'launch-20261202' });
 
       expect(e.status).toBe('SUCCEEDED');
-      const registers = world.callsOf('applicationautoscaling:registerScalableTarget').map((c) => [c.input.MinCapacity, c.input.MaxCapacity]);
-      expect(registers).toEqual([
-        [15, 15],
-        [2, 10],
-      ]);
-      expect({ desired: engine.desired, min: engine.min, max: engine.max }).toEqual({ desired: 3, min: 2, max: 10 });
+      expect(e.output).toMatchObject({ held: { holder: 'event:launch-20261202' }, released: { released: true } });
     });
 
-    it('with a multiplier, raises to multiplier x the recorded desired count', async () => {
-      const e = await execute(d, rb, world, eventInput({ target: 'engine', multiplier: 2 }));
+    it('raises max with min when the replicas are above it; after the event max is back and desired within it', async () => {
+      let during: TargetLimits | undefined;
+      const e = await h.run('scale-for-event', { target: 'engine', replicas: 15, ...eventWindow() }, { before: { 'Report ready': () => void (during = h.limits().engine) } });
 
       expect(e.status).toBe('SUCCEEDED');
-      expect(world.callsOf('ecs:updateService').map((c) => c.input.DesiredCount)).toEqual([6, 3]);
-    });
-  });
-
-  describe('a failure after the raise', () => {
-    it('UpdateService failing hard after RegisterScalableTarget raised the minimum: restores the recorded capacity, reports, fails', async () => {
-      world.fail({ call: 'ecs:updateService', error: 'Ecs.InvalidParameterException', times: 1 });
-
-      const e = await execute(d, rb, world, eventInput({ target: 'engine', replicas: 8 }));
-
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe('Ecs.InvalidParameterException');
-      const route = ['Raise limits', 'Raise desired count', 'Restore after failure limits', 'Restore after failure desired count', 'Report failure (restored)', 'Failed'];
-      expect(inOrder(e.path, route)).toEqual(route);
-      expect(e.path).not.toContain('Report ready');
-      expect(e.retried).toEqual([]);
-      // RegisterScalableTarget had already pulled desired up to the new minimum: restoring desired matters.
-      expect({ desired: engine.desired, min: engine.min, max: engine.max }).toEqual({ desired: 3, min: 2, max: 10 });
-      expect(limits(world)).toEqual(before);
-      expect(subjects(world)).toEqual(['scale-for-event failed; recorded capacity restored']);
-      expect(world.notifications[0]!.message).toMatchObject({ detail: { Error: 'Ecs.InvalidParameterException' } });
+      expect(during).toEqual({ min: 15, max: 15, suspension: NOT_SUSPENDED });
+      expect(h.limits()).toEqual(h.configuredLimits());
+      expect(engine.desired).toBe(10);
     });
 
-    it('the readiness poll failing: restores the recorded capacity, reports, fails', async () => {
-      // The first DescribeServices records the desired count; the polls come after.
-      world.fail({ call: 'ecs:describeServices', error: 'Ecs.AccessDeniedException', after: 1 });
+    it('sizes a multiplier against the desired count when the hold is written, not when the run was planned', async () => {
+      const e = await h.run('scale-for-event', { target: 'engine', multiplier: 2, ...eventWindow() }, {
+        // The autoscaler went from 3 to 4 tasks during the lead time.
+        before: { 'Hold capacity for the event': () => void Object.assign(engine, { desired: 4, running: 4 }) },
+      });
 
-      const e = await execute(d, rb, world, eventInput({ target: 'engine', replicas: 8 }));
-
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe('Ecs.AccessDeniedException');
-      expect(e.caught).toContain('Raised: service status');
-      expect(inOrder(e.path, ['Raised: service status', 'Restore after failure limits', 'Restore after failure desired count', 'Report failure (restored)', 'Failed'])).toHaveLength(5);
-      expect({ desired: engine.desired, min: engine.min, max: engine.max }).toEqual({ desired: 3, min: 2, max: 10 });
-      expect(subjects(world)).toEqual(['scale-for-event failed; recorded capacity restored']);
-    });
-
-    it('the "ready" notification failing: restores the recorded capacity instead of holding it unannounced', async () => {
-      world.fail({ call: 'sns:publish', error: 'Sns.AuthorizationErrorException', times: 1 });
-
-      const e = await execute(d, rb, world, eventInput({ target: 'engine', replicas: 8 }));
-
-      expect(e.status).toBe('FAILED');
-      expect(e.caught).toEqual(['Report ready']);
-      expect(e.path).not.toContain('Wait until eventEnd + cooldown');
-      expect({ desired: engine.desired, min: engine.min, max: engine.max }).toEqual({ desired: 3, min: 2, max: 10 });
-    });
-  });
-
-  describe('a service that never runs the raised count', () => {
-    it('polls maxPolls times, restores the recorded capacity and reports NotReady', async () => {
-      engine.convergeAfterPolls = Infinity;
-
-      const e = await execute(d, rb, world, eventInput({ target: 'engine', replicas: 8 }));
-
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe('NotReady');
-      expect(e.cause).toBe('engine did not reach 8 in 20 polls');
-      // 10 minutes of 30-second polls for an ECS service.
-      expect(entries(e, 'Raised: service status')).toBe(20);
-      const route = ['Raised: not ready in time', 'Restore after failure limits', 'Restore after failure desired count', 'Report failure (restored)', 'Failed'];
-      expect(inOrder(e.path, route)).toEqual(route);
-      expect(e.path).not.toContain('Report ready');
-      expect({ desired: engine.desired, min: engine.min, max: engine.max }).toEqual({ desired: 3, min: 2, max: 10 });
-      expect(subjects(world)).toEqual(['scale-for-event failed; recorded capacity restored']);
-      expect(world.notifications[0]!.message).toMatchObject({ detail: { Error: 'NotReady' } });
-    });
-  });
-
-  describe('a restore that cannot be done', () => {
-    it('restoring after the event failing: reports CRITICAL with the restore error and fails as RestoreFailed', async () => {
-      world.fail({ call: 'applicationautoscaling:registerScalableTarget', error: 'ApplicationAutoScaling.AccessDeniedException', after: 1 });
-
-      const e = await execute(d, rb, world, eventInput({ target: 'engine', replicas: 8 }));
-
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe('RestoreFailed');
-      expect(inOrder(e.path, ['Report ready', 'Restore limits', 'Report restore failure', 'Restore failed'])).toHaveLength(4);
-      expect(subjects(world)).toEqual([
-        'scale-for-event: capacity raised and running',
-        'CRITICAL: scale-for-event could not restore the recorded capacity',
-      ]);
-      expect(world.notifications[1]!.message).toMatchObject({ detail: { Error: 'ApplicationAutoScaling.AccessDeniedException' } });
-    });
-
-    it('restoring after a failure failing: reports CRITICAL and fails as RestoreFailed', async () => {
-      world
-        .fail({ call: 'ecs:updateService', error: 'Ecs.InvalidParameterException', times: 1 })
-        .fail({ call: 'applicationautoscaling:registerScalableTarget', error: 'ApplicationAutoScaling.AccessDeniedException', after: 1 });
-
-      const e = await execute(d, rb, world, eventInput({ target: 'engine', replicas: 8 }));
-
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe('RestoreFailed');
-      expect(inOrder(e.path, ['Raise desired count', 'Restore after failure limits', 'Report restore failure', 'Restore failed'])).toHaveLength(4);
-      expect(subjects(world)).toEqual(['CRITICAL: scale-for-event could not restore the recorded capacity']);
+      expect(e.status).toBe('SUCCEEDED');
+      expect(e.output).toMatchObject({ held: { floor: 8, desired: 8, min: 8 } });
+      expect(h.fake.callsOf('ecs:updateService', 'sdk').map((c) => c.input.desiredCount)).toEqual([8]);
     });
   });
 
   describe('invalid input', () => {
     it.each([
-      ['replicas above the ceiling', { target: 'engine', replicas: 21 }, 'replicas 21 is above the ceiling 20 of engine'],
-      ['an unknown target', { target: 'nope', replicas: 4 }, "unknown target 'nope'"],
-      ['both replicas and multiplier', { target: 'engine', replicas: 4, multiplier: 2 }, 'give exactly one of replicas or multiplier'],
-      ['an event that is over', { target: 'engine', replicas: 4, eventStart: '2020-01-01T10:00:00Z', eventEnd: '2020-01-01T12:00:00Z' }, 'the event is over'],
-      ['an end before the start', { target: 'engine', replicas: 4, eventStart: '2099-01-01T12:00:00Z', eventEnd: '2099-01-01T10:00:00Z' }, 'eventEnd must be after eventStart'],
-    ])('rejects %s before touching anything', async (_what, input, message) => {
-      const e = await execute(d, rb, world, eventInput(input));
+      ['replicas above the ceiling', { replicas: 21 }, 'replicas 21 is above the ceiling 20 of engine'],
+      ['an unknown target', { target: 'nope' }, "unknown target 'nope'"],
+      ['both replicas and multiplier', { multiplier: 2 }, 'give exactly one of replicas or multiplier'],
+      ['an event that is over', { eventStart: '2020-01-01T10:00:00Z', eventEnd: '2020-01-01T12:00:00Z' }, 'the event is over'],
+      ['an end before the start', { eventStart: '2099-01-01T12:00:00Z', eventEnd: '2099-01-01T10:00:00Z' }, 'eventEnd must be after eventStart'],
+      ['a time without a zone', { eventStart: '2099-01-01T12:00:00' }, 'eventStart must be an ISO-8601 time with a zone'],
+      ['an event name that cannot be a hold name', { name: 'launch day!' }, "name must be letters, digits, '-' and '_'"],
+    ])('rejects %s before anything is held', async (_what, fields, message) => {
+      const before = h.limits();
 
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe('RunbookInputError');
+      const e = await h.run('scale-for-event', { target: 'engine', replicas: 4, ...eventWindow(), ...fields });
+
+      expect(e).toMatchObject({ status: 'FAILED', error: 'RunbookInputError', path: ['Plan', 'Report rejected input', 'Rejected'] });
       expect(e.cause).toContain(message);
-      expect(e.path).toEqual(['Plan', 'Report rejected input', 'Rejected']);
-      expect(world.calls.map((c) => c.call)).toEqual(['lambda:planner', 'sns:publish']);
-      expect(subjects(world)).toEqual(['scale-for-event rejected its input']);
-      expect(limits(world)).toEqual(before);
-      expect(engine.desired).toBe(3);
+      expect(h.fake.calls.map((c) => c.call)).toEqual(['lambda:runbook', 'sns:publish']);
+      expect(h.subjects()).toEqual(['scale-for-event rejected its input']);
+      expect(h.holds()).toEqual([]);
+      expect(h.limits()).toEqual(before);
     });
   });
 
-  describe('throttling', () => {
-    it('retries throttled calls and Lambda invocations and succeeds', async () => {
-      world
-        .fail({ call: 'lambda:planner', error: 'Lambda.TooManyRequestsException', times: 2 })
-        .fail({ call: 'applicationautoscaling:describeScalableTargets', error: 'ApplicationAutoScaling.ThrottlingException', times: 2 })
-        .fail({ call: 'applicationautoscaling:registerScalableTarget', error: 'ApplicationAutoScaling.ThrottlingException', times: 2 })
-        .fail({ call: 'ecs:updateService', error: 'Ecs.ThrottlingException', times: 2 });
+  describe('two holds on one target', () => {
+    it('two overlapping events: both held, min is the larger floor, and the first release leaves the second event its floor (issue #9)', async () => {
+      const launch = eventWindow(60, 60);
+      const keynote = eventWindow(90, 90);
+      let overlap: { holds: string[]; limits: TargetLimits } | undefined;
 
-      const e = await execute(d, rb, world, eventInput({ target: 'engine', replicas: 8 }));
+      const [first, second] = await Promise.all([
+        h.run('scale-for-event', { target: 'engine', replicas: 8, name: 'launch', ...launch }),
+        h.run('scale-for-event', { target: 'engine', replicas: 6, name: 'keynote', ...keynote }, {
+          startAt: START + 10 * MINUTE,
+          before: { 'Wait until eventEnd + cooldown': () => void (overlap = { holds: h.activeHolds().map((x) => x.holder).sort(), limits: h.limits().engine! }) },
+        }),
+      ]);
 
-      expect(e.status).toBe('SUCCEEDED');
-      expect(e.retried).toEqual(['Plan', 'Plan', 'Record scalable target', 'Record scalable target', 'Raise limits', 'Raise limits', 'Raise desired count', 'Raise desired count']);
-      expect(e.caught).toEqual([]);
-      expect(world.callsOf('ecs:updateService').map((c) => c.input.DesiredCount)).toEqual([8, 8, 8, 3]);
-      expect({ desired: engine.desired, min: engine.min, max: engine.max }).toEqual({ desired: 3, min: 2, max: 10 });
+      expect([first.status, second.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      expect(overlap).toEqual({ holds: ['event:keynote', 'event:launch'], limits: { min: 8, max: 10, suspension: NOT_SUSPENDED } });
+      // The launch ends first: min drops to the keynote's 6, not to the configured 2.
+      expect(first.timeline.find((t) => t.state === 'Release the hold')!.at).toBe(restoreAt(launch));
+      expect(first.output).toMatchObject({ released: { holder: 'event:launch', released: true, min: 6 } });
+      expect(second.output).toMatchObject({ released: { holder: 'event:keynote', released: true, min: 2, max: 10 } });
+      expect(h.limits()).toEqual(h.configuredLimits());
+      expect(engine.desired).toBe(8);
     });
 
-    it('gives up after five retries and restores', async () => {
-      world.fail({ call: 'ecs:updateService', error: 'Ecs.ThrottlingException', times: 6 });
+    it("an emergency during the event: the event's release keeps the incident's raised floor and paused scale-in", async () => {
+      const window = eventWindow(60, 60);
+      // The incident's alarm fires for an hour after the emergency runbook starts, then recovers.
+      h.fake.addAlarm(ENGINE_ALARM, [...Array<string>(60).fill('ALARM'), 'OK']);
+      let afterRelease: { holds: string[]; limits: TargetLimits } | undefined;
 
-      const e = await execute(d, rb, world, eventInput({ target: 'engine', replicas: 8 }));
+      const [event, incident] = await Promise.all([
+        h.run('scale-for-event', { target: 'engine', replicas: 8, ...window }, {
+          before: { 'Report done': () => void (afterRelease = { holds: h.activeHolds().map((x) => x.holder), limits: h.limits().engine! }) },
+        }),
+        h.run('emergency-scale-up', { target: 'engine' }, { name: 'engine-incident', startAt: START + 100 * MINUTE }),
+      ]);
 
-      expect(e.status).toBe('FAILED');
-      expect(e.error).toBe('Ecs.ThrottlingException');
-      expect(e.retried.filter((s) => s === 'Raise desired count')).toHaveLength(5);
-      expect(e.caught).toEqual(['Raise desired count']);
-      // Six attempts at the raise, then the restore's own UpdateService.
-      expect(world.callsOf('ecs:updateService').map((c) => c.input.DesiredCount)).toEqual([8, 8, 8, 8, 8, 8, 3]);
-      expect(e.path).toContain('Report failure (restored)');
-      expect({ desired: engine.desired, min: engine.min, max: engine.max }).toEqual({ desired: 3, min: 2, max: 10 });
+      expect([event.status, incident.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      // Opened at +100 min while the event held 8: doubled to 16.
+      expect(incident.output).toMatchObject({ emergency: { outcome: 'doubled', from: 8, to: 16 } });
+      expect(afterRelease).toEqual({ holds: ['emergency:engine-incident'], limits: { min: 16, max: 16, suspension: SCALED_IN_PAUSED } });
+      expect(event.output).toMatchObject({ released: { released: true, min: 16, max: 16 } });
+      // The incident ended after the event: then everything is as configured, desired brought within max.
+      expect(incident.timeline.find((t) => t.state === 'Resume autoscaler')!.at).toBeGreaterThan(restoreAt(window));
+      expect(h.holds()).toEqual([]);
+      expect(h.limits()).toEqual(h.configuredLimits());
+      expect(engine.desired).toBe(10);
+    });
+  });
+
+  describe('slow capacity, failures and retries', () => {
+    it('tasks that never run are reported; the hold stays until the end of the event, then is released', async () => {
+      engine.convergeAfterPolls = Infinity;
+
+      const e = await h.run('scale-for-event', { target: 'engine', replicas: 8, ...eventWindow() });
+
+      expect(e.status).toBe('SUCCEEDED');
+      // 10 minutes of 30-second polls for an ECS service.
+      expect(entries(e, 'Raised: service status')).toBe(20);
+      expect(inOrder(e.path, ['Raised: not ready in time', 'Report not ready', 'Wait until eventEnd + cooldown', 'Release the hold', 'Released'])).toHaveLength(5);
+      expect(h.subjects()).toEqual(['scale-for-event: the raised capacity is not running yet; the hold stays', 'scale-for-event: event over, hold released']);
+      expect(h.message(0)).toMatchObject({ detail: { Error: 'NotReady', Cause: 'engine did not reach 8 in 20 polls' } });
+      expect(h.limits()).toEqual(h.configuredLimits());
+    });
+
+    it('a readiness poll that fails is reported as not ready, and the hold still lasts the event', async () => {
+      h.fake.fail({ call: 'ecs:describeServices', source: 'state-machine', error: 'Ecs.AccessDeniedException' });
+
+      const e = await h.run('scale-for-event', { target: 'engine', replicas: 8, ...eventWindow() });
+
+      expect(e.status).toBe('SUCCEEDED');
+      expect(e.caught).toEqual(['Raised: service status']);
+      expect(e.path).toContain('Report not ready');
+      expect(e.timeline.find((t) => t.state === 'Release the hold')).toBeDefined();
+      expect(h.limits()).toEqual(h.configuredLimits());
+    });
+
+    it('a hold that cannot be written is released (in case it landed), reported and failed', async () => {
+      h.fake.fail({ call: 'lambda:runbook', error: 'Lambda.Unknown', afterEffect: true, when: (p: { action?: string }) => p.action === 'hold' });
+
+      const e = await h.run('scale-for-event', { target: 'engine', replicas: 8, ...eventWindow() });
+
+      expect(e).toMatchObject({ status: 'FAILED', error: 'Lambda.Unknown' });
+      // Five retries of the step, then the Catch.
+      expect(e.retried.filter((s) => s === 'Hold capacity for the event')).toHaveLength(5);
+      expect(inOrder(e.path, ['Hold capacity for the event', 'Release after failure', 'Report failure (released)', 'Failed'])).toHaveLength(4);
+      expect(h.subjects()).toEqual(['scale-for-event failed; its hold is released']);
+      expect(h.holds()).toEqual([]);
+      expect(h.limits()).toEqual(h.configuredLimits());
+    });
+
+    it('a Hold retried after Lambda.Unknown finds its own hold and carries on with it (one event, one hold)', async () => {
+      h.fake.fail({ call: 'lambda:runbook', error: 'Lambda.Unknown', afterEffect: true, times: 1, when: (p: { action?: string }) => p.action === 'hold' });
+
+      const e = await h.run('scale-for-event', { target: 'engine', replicas: 8, ...eventWindow() });
+
+      expect(e.status).toBe('SUCCEEDED');
+      expect(e.retried).toEqual(['Hold capacity for the event']);
+      // The retry finds the hold this same run wrote (named in its reason): it is ours, and released at the end.
+      expect(e.output).toMatchObject({ held: { written: true, desired: 8, min: 8 }, released: { released: true } });
+      expect(h.fake.callsOf('dynamodb:putItem')).toHaveLength(2);
+      expect(h.limits()).toEqual(h.configuredLimits());
+    });
+
+    it('retries throttled Lambda invocations and polls and succeeds', async () => {
+      h.fake
+        .fail({ call: 'lambda:runbook', error: 'Lambda.TooManyRequestsException', times: 2 })
+        .fail({ call: 'ecs:describeServices', source: 'state-machine', error: 'Ecs.ThrottlingException', times: 2 });
+
+      const e = await h.run('scale-for-event', { target: 'engine', replicas: 8, ...eventWindow() });
+
+      expect(e.status).toBe('SUCCEEDED');
+      expect(e.retried).toEqual(['Plan', 'Plan', 'Raised: service status', 'Raised: service status']);
+      expect(e.caught).toEqual([]);
+      expect(h.limits()).toEqual(h.configuredLimits());
     });
   });
 });
 
-function eksConfig(): ConfigInput {
-  return JSON.parse(readFileSync(path.join(ROOT, 'config', 'examples', 'eks-gpu.json'), 'utf8')) as ConfigInput;
-}
-
-describe('scale-for-event runbook on an EKS node group (gpu-g5: min 0, max 8)', () => {
-  const d: Deployment = deploy(eksConfig());
-  const rb = runbookOf(d, 'scale-for-event');
-  let world: World;
+describe('scale-for-event on an EKS node group (gpu-g5: min 0, max 8)', () => {
+  const h = useHarness('eks', START);
   let group: Nodegroup;
-  let before: Record<string, unknown>;
 
   beforeEach(() => {
-    stubPlannerEnvironment(d);
-    world = seed(new World(), d);
-    group = world.nodegroup('ml-prod', 'gpu-g5');
-    before = limits(world);
+    group = h.nodegroup('gpu-g5');
   });
-  afterEach(() => vi.unstubAllEnvs());
 
-  it('raises the scaling config, waits until the group is ACTIVE at that size, then restores the recorded config', async () => {
-    const e = await execute(d, rb, world, eventInput({ target: 'gpu-g5', replicas: 4 }));
+  it('holds the group at the replicas, waits until it is ACTIVE at that size, releases at the end', async () => {
+    let during: TargetLimits | undefined;
+    const e = await h.run('scale-for-event', { target: 'gpu-g5', replicas: 4, ...eventWindow() }, { before: { 'Report ready': () => void (during = h.limits()['gpu-g5']) } });
 
     expect(e.status).toBe('SUCCEEDED');
-    const route = ['Record node group', 'Compute event capacity', 'Raise node group', 'Raised: node group status', 'Report ready', 'Restore node group', 'Restored'];
+    const route = ['Hold capacity for the event', 'Raised: which kind?', 'Raised: node group status', 'Raised: group active?', 'Report ready', 'Release the hold', 'Released'];
     expect(inOrder(e.path, route)).toEqual(route);
-    expect(e.path).not.toContain('Record service');
+    expect(e.path).not.toContain('Raised: service status');
+    // UPDATING on the first poll, ACTIVE on the second.
     expect(entries(e, 'Raised: node group status')).toBe(2);
-    expect(world.changes().map((c) => c.input.ScalingConfig)).toEqual([
-      { MinSize: 4, MaxSize: 8, DesiredSize: 4 },
-      { MinSize: 0, MaxSize: 8, DesiredSize: 0 },
+    expect(during).toEqual({ min: 4, max: 8, suspension: NOT_SUSPENDED });
+    expect(h.fake.callsOf('eks:updateNodegroupConfig').map((c) => [c.source, c.input.scalingConfig])).toEqual([
+      ['sdk', { minSize: 4, maxSize: 8, desiredSize: 4 }],
+      ['sdk', { minSize: 0, maxSize: 8, desiredSize: 4 }],
     ]);
-    expect({ desired: group.desired, min: group.min, max: group.max }).toEqual({ desired: 0, min: 0, max: 8 });
+    expect(h.limits()).toEqual(h.configuredLimits());
+    expect(deniedCalls()).toEqual([]);
   });
 
-  it('the readiness poll failing: restores the recorded scaling config, reports, fails', async () => {
-    world.fail({ call: 'eks:describeNodegroup', error: 'Eks.AccessDeniedException', after: 1 });
-
-    const e = await execute(d, rb, world, eventInput({ target: 'gpu-g5', replicas: 4 }));
-
-    expect(e.status).toBe('FAILED');
-    expect(e.error).toBe('Eks.AccessDeniedException');
-    expect(inOrder(e.path, ['Raised: node group status', 'Restore after failure node group', 'Report failure (restored)', 'Failed'])).toHaveLength(4);
-    expect({ desired: group.desired, min: group.min, max: group.max }).toEqual({ desired: 0, min: 0, max: 8 });
-    expect(limits(world)).toEqual(before);
-  });
-
-  it('a group that never becomes ACTIVE: polls maxPolls times, restores and reports NotReady', async () => {
+  it('a group that never becomes ACTIVE: polls for 20 minutes, reports, holds until the end, releases', async () => {
     group.activeAfterPolls = Infinity;
 
-    const e = await execute(d, rb, world, eventInput({ target: 'gpu-g5', replicas: 4 }));
+    const e = await h.run('scale-for-event', { target: 'gpu-g5', replicas: 4, ...eventWindow() });
 
-    expect(e.status).toBe('FAILED');
-    expect(e.error).toBe('NotReady');
-    // 20 minutes of 30-second polls for GPU nodes.
+    expect(e.status).toBe('SUCCEEDED');
     expect(entries(e, 'Raised: node group status')).toBe(40);
-    expect(e.path).toContain('Restore after failure node group');
-    expect({ desired: group.desired, min: group.min, max: group.max }).toEqual({ desired: 0, min: 0, max: 8 });
-    expect(subjects(world)).toEqual(['scale-for-event failed; recorded capacity restored']);
+    expect(inOrder(e.path, ['Raised: not ready in time', 'Report not ready', 'Release the hold', 'Released'])).toHaveLength(4);
+    expect(group).toMatchObject({ min: 0, max: 8 });
   });
 
-  it('rejects replicas above the node group ceiling before touching it', async () => {
-    const e = await execute(d, rb, world, eventInput({ target: 'gpu-g5', replicas: 17 }));
+  it('rejects replicas above the node group ceiling before anything is held', async () => {
+    const e = await h.run('scale-for-event', { target: 'gpu-g5', replicas: 17, ...eventWindow() });
 
-    expect(e.status).toBe('FAILED');
-    expect(e.error).toBe('RunbookInputError');
-    expect(e.path).toEqual(['Plan', 'Report rejected input', 'Rejected']);
-    expect(world.changes()).toEqual([]);
+    expect(e).toMatchObject({ status: 'FAILED', error: 'RunbookInputError', path: ['Plan', 'Report rejected input', 'Rejected'] });
+    expect(e.cause).toContain('replicas 17 is above the ceiling 16 of gpu-g5');
+    expect(h.fake.changes()).toEqual([]);
   });
 });

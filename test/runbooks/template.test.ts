@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import type { ConfigInput } from '../../lambdas/core/config';
-import { exampleConfig, logicalId, ROOT, synth } from '../util';
-import { functionEnvironment, placeholderArn, reachable, resolveValue, runbook, taskStates, type Runbook } from './definition';
-import { deploy, type Deployment } from './harness';
+import { RUNBOOK_NAMES, type RunbookName } from '../../lib/constructs/runbooks/runbooks';
+import { authorize, topics } from '../iam/kms';
+import { ACCOUNT, evaluate, principalOfStateMachine, REGION, resourcesOf, type Principal } from '../iam/policy';
+import { NODEGROUP_UUID } from '../iam/requests';
+import { logicalId, ROOT } from '../util';
+import { functionId, placeholderArn, taskStates } from './definition';
+import { callFor, deployment, runbookOf, type Deployment } from './harness';
 
 interface EksExample {
   eks: {
@@ -15,29 +18,17 @@ interface EksExample {
   };
 }
 
-const eksJson = readFileSync(path.join(ROOT, 'config', 'examples', 'eks-gpu.json'), 'utf8');
-const eksExample = JSON.parse(eksJson) as EksExample;
-
-const example: Deployment = deploy(exampleConfig());
-const eks: Deployment = deploy(JSON.parse(eksJson) as ConfigInput);
-
-const NAMES = ['pipestream-production-scale-for-event', 'pipestream-production-emergency-scale-up', 'pipestream-production-gpu-nodegroup-scale'];
+const eksExample = JSON.parse(readFileSync(path.join(ROOT, 'config', 'examples', 'eks-gpu.json'), 'utf8')) as EksExample;
+const example = deployment('default');
+const eks = deployment('eks');
+const NAMES = RUNBOOK_NAMES.map((n) => `pipestream-production-${n}`);
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
-const resources = (template: Template) => (template.toJSON() as { Resources: Record<string, Resource> }).Resources;
-
-/** Actions and (resolved) resources of every statement of the policies attached to a state machine's role. */
-function roleStatements(template: Template, rb: Runbook): { actions: string[]; resources: string[] }[] {
-  const machine = resources(template)[rb.logicalId]!;
-  const roleId = (machine.Properties.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-  return Object.values(resources(template))
-    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
-    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement)
-    .map((s) => ({
-      actions: [s.Action].flat(),
-      resources: [s.Resource].flat().map((v) => resolveValue(template, v)),
-    }));
-}
+const resources = (d: Deployment) => resourcesOf(d.template) as Readonly<Record<string, Resource>>;
+const role = (d: Deployment, runbook: RunbookName) => principalOfStateMachine(d.template, runbookOf(d, runbook).name);
+const allowed = (p: Principal, action: string, resource: string, context: Record<string, string> = {}) => evaluate(p, { action, resources: [resource], context }).allowed;
+const serviceArn = (cluster: string, service: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${cluster}/${service}`;
+const nodegroupArn = (cluster: string, nodegroup: string) => `arn:aws:eks:${REGION}:${ACCOUNT}:nodegroup/${cluster}/${nodegroup}/${NODEGROUP_UUID}`;
 
 describe('runbook state machines', () => {
   it('the three runbooks exist under <pipeline>-<environment>-<runbook> when there are node groups', () => {
@@ -50,102 +41,117 @@ describe('runbook state machines', () => {
     expect(names.sort()).toEqual(['pipestream-production-emergency-scale-up', 'pipestream-production-scale-for-event']);
   });
 
-  it.each(NAMES)('%s is a Standard state machine with X-Ray tracing and every event logged with its data to its own log group', (name) => {
-    const rb = runbook(eks.template, name);
-    const props = resources(eks.template)[rb.logicalId]!.Properties;
-    expect(props).toMatchObject({
-      StateMachineType: 'STANDARD',
-      TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
-    });
+  it.each(RUNBOOK_NAMES)('%s is a Standard state machine with X-Ray tracing and every event logged with its data to its own log group', (name) => {
+    const rb = runbookOf(eks, name);
+    const props = resources(eks)[rb.logicalId]!.Properties;
+    expect(props).toMatchObject({ StateMachineType: 'STANDARD', TracingConfiguration: { Enabled: true }, LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true } });
     const destinations = (props.LoggingConfiguration as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[] }).Destinations;
     expect(destinations).toHaveLength(1);
     const logGroup = destinations[0]!.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
-    expect(resources(eks.template)[logGroup]!.Type).toBe('AWS::Logs::LogGroup');
+    expect(resources(eks)[logGroup]!.Type).toBe('AWS::Logs::LogGroup');
     // The machine's own group (<machine path>Logs), not another construct's.
     expect(logGroup.startsWith(rb.logicalId.replace(/StateMachine[0-9A-F]{8}$/, 'StateMachineLogs'))).toBe(true);
   });
 
-  it.each(NAMES)('%s: every Task retries throttling', (name) => {
-    const rb = runbook(eks.template, name);
-    const missing = taskStates(rb)
-      .filter(([, s]) => !(s.Retry ?? []).some((r) => r.ErrorEquals.some((e) => /ThrottlingException$|^Lambda\.TooManyRequestsException$/.test(e)) && (r.MaxAttempts ?? 3) >= 1))
-      .map(([n]) => n);
-    expect(taskStates(rb).length).toBeGreaterThan(0);
-    expect(missing).toEqual([]);
+  it.each(RUNBOOK_NAMES)('%s changes nothing directly: its only Tasks are Lambda invocations, reads and notifications', (name) => {
+    const calls = new Set(taskStates(runbookOf(eks, name)).map(([, s]) => callFor(eks, s.Resource!)));
+    expect([...calls].filter((c) => !/^lambda:|^sns:publish$|:describe[A-Z]/.test(c))).toEqual([]);
   });
+});
 
-  /**
-   * The stretch between a capacity change and its undo: every Task there must
-   * catch every error and go to the undo (restore / resume). Traversal starts
-   * after the change and stops at the undo (and, for the node group, at the
-   * success report: the requested size is the intended end state, not a
-   * temporary one).
-   */
-  it.each([
-    ['pipestream-production-scale-for-event', 'Raise: which kind?', /^Restore/, 'Restore after failure: which kind?'],
-    ['pipestream-production-emergency-scale-up', 'Report start', /^Resume/, 'Resume after failure'],
-    ['pipestream-production-gpu-nodegroup-scale', 'Wait', /^Restore previous size$|^Report done$/, 'Restore previous size'],
-  ])('%s: every Task after the capacity change (from "%s") catches every error into the undo', (name, from, undo, undoStart) => {
-    const rb = runbook(eks.template, name);
-    const region = reachable(rb, from, (s) => undo.test(s));
-    const tasks = [...region].filter((s) => rb.states[s]!.Type === 'Task' && !undo.test(s));
-    expect(tasks.length).toBeGreaterThan(1);
-    const uncaught = tasks.filter((s) => !(rb.states[s]!.Catch ?? []).some((c) => c.ErrorEquals.includes('States.ALL') && c.Next === undoStart));
-    expect(uncaught).toEqual([]);
+describe('IAM of the state machine roles', () => {
+  it.each(RUNBOOK_NAMES)('%s may not change capacity or holds: no Application Auto Scaling, ECS or EKS writes, no holds table', (name) => {
+    const p = role(eks, name);
+    expect(p.statements.flatMap((s) => s.actions).filter((a) => /^(application-autoscaling|applicationautoscaling|dynamodb):|^\*$|:\*$/.test(a))).toEqual([]);
+    const denied = eks.doc.targets.flatMap((t) =>
+      t.kind === 'ecs-service'
+        ? [
+            allowed(p, 'ecs:UpdateService', serviceArn(t.cluster, t.service)) && `ecs:UpdateService ${t.name}`,
+            allowed(p, 'application-autoscaling:RegisterScalableTarget', '*', { 'application-autoscaling:service-namespace': 'ecs', 'application-autoscaling:scalable-dimension': 'ecs:service:DesiredCount' }) &&
+              'application-autoscaling:RegisterScalableTarget',
+          ]
+        : [allowed(p, 'eks:UpdateNodegroupConfig', nodegroupArn(t.cluster, t.nodegroup)) && `eks:UpdateNodegroupConfig ${t.name}`],
+    );
+    const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${eks.holdsTable}`;
+    expect([...denied, allowed(p, 'dynamodb:PutItem', table) && 'dynamodb:PutItem', allowed(p, 'dynamodb:DeleteItem', table) && 'dynamodb:DeleteItem'].filter(Boolean)).toEqual([]);
   });
 
   it.each([
-    ['pipestream-production-scale-for-event', /^Restore (after failure )?(limits|desired count|node group)$/, 'Report restore failure'],
-    ['pipestream-production-emergency-scale-up', /^Resume (autoscaler|after failure)$/, 'Report resume failure'],
-    ['pipestream-production-gpu-nodegroup-scale', /^Restore previous size$/, 'Report restore failure'],
-  ])('%s: an undo step that fails is reported (CRITICAL), not silent', (name, undoTask, report) => {
-    const rb = runbook(eks.template, name);
-    const undos = taskStates(rb).filter(([s]) => undoTask.test(s));
-    expect(undos.length).toBeGreaterThan(0);
-    for (const [s, state] of undos) expect({ s, catches: state.Catch?.some((c) => c.ErrorEquals.includes('States.ALL') && c.Next === report) }).toEqual({ s, catches: true });
-    expect(JSON.stringify(rb.states[report]!.Parameters)).toContain('CRITICAL');
+    ['scale-for-event', () => eks.doc.targets],
+    ['emergency-scale-up', () => eks.doc.targets.filter((t) => t.emergencyEnabled)],
+    ['gpu-nodegroup-scale', () => eks.doc.targets.filter((t) => t.kind === 'eks-nodegroup')],
+  ] as const)('%s reads only the targets it may run on', (name, targets) => {
+    const p = role(eks, name);
+    const mine = new Set(targets().map((t) => t.name));
+    const reads = eks.doc.targets.map((t) =>
+      t.kind === 'ecs-service' ? [t.name, allowed(p, 'ecs:DescribeServices', serviceArn(t.cluster, t.service))] : [t.name, allowed(p, 'eks:DescribeNodegroup', nodegroupArn(t.cluster, t.nodegroup))],
+    );
+    expect(Object.fromEntries(reads)).toEqual(Object.fromEntries(eks.doc.targets.map((t) => [t.name, mine.has(t.name)])));
+    expect(allowed(p, 'ecs:DescribeServices', serviceArn('pipestream-production', 'not-managed'))).toBe(false);
   });
 
-  describe('IAM of the state machine roles', () => {
-    it('scale-for-event uses the IAM prefix application-autoscaling: for Application Auto Scaling, never the SDK name applicationautoscaling:', () => {
-      const statements = roleStatements(eks.template, runbook(eks.template, 'pipestream-production-scale-for-event'));
-      const actions = statements.flatMap((s) => s.actions);
-      expect(actions).toEqual(expect.arrayContaining(['application-autoscaling:RegisterScalableTarget', 'application-autoscaling:DescribeScalableTargets']));
-      for (const name of NAMES) {
-        const all = roleStatements(eks.template, runbook(eks.template, name)).flatMap((s) => s.actions);
-        expect(all.filter((a) => a.startsWith('applicationautoscaling:'))).toEqual([]);
-      }
-    });
+  it.each([
+    ['scale-for-event', ['runbook']],
+    ['emergency-scale-up', ['runbook', 'emergency']],
+    ['gpu-nodegroup-scale', ['runbook']],
+  ] as const)('%s invokes only its Lambdas (%s)', (name, lambdas) => {
+    const p = role(eks, name);
+    const functions = Object.keys(eks.template.findResources('AWS::Lambda::Function')).map((id) => placeholderArn(eks.template, id));
+    const mine = lambdas.map((l) => eks.lambdaArns[l]);
+    expect(functions.filter((arn) => allowed(p, 'lambda:InvokeFunction', arn)).sort()).toEqual([...mine].sort());
+  });
 
-    it('ECS and EKS writes are scoped to the configured services and node groups', () => {
-      const statements = roleStatements(eks.template, runbook(eks.template, 'pipestream-production-scale-for-event'));
-      const ecs = statements.find((s) => s.actions.includes('ecs:UpdateService'))!;
-      const services = eks.doc.targets.filter((t) => t.kind === 'ecs-service').map((t) => `arn:aws:ecs:eu-west-1:123456789012:service/${t.cluster}/${t.service}`);
-      expect(ecs.resources.sort()).toEqual(services.sort());
-      const nodegroups = eksExample.eks.nodeGroups.map((g) => `arn:aws:eks:eu-west-1:123456789012:nodegroup/ml-prod/${g.name}/*`).sort();
-      expect(statements.find((s) => s.actions.includes('eks:UpdateNodegroupConfig'))!.resources.sort()).toEqual(nodegroups);
-      const gpu = roleStatements(eks.template, runbook(eks.template, 'pipestream-production-gpu-nodegroup-scale'));
-      expect(gpu.find((s) => s.actions.includes('eks:UpdateNodegroupConfig'))!.resources.sort()).toEqual(nodegroups);
-      expect(gpu.flatMap((s) => s.actions).filter((a) => a.startsWith('ecs:') || a.startsWith('application-autoscaling:'))).toEqual([]);
-    });
+  it.each(RUNBOOK_NAMES)('%s may publish to the KMS-encrypted topic: sns:Publish, and kms:GenerateDataKey and kms:Decrypt on its key', (name) => {
+    const encrypted = [...topics(eks.template).values()].filter((t) => t.key?.kind === 'template');
+    expect(encrypted).toHaveLength(1);
+    const topic = encrypted[0]!;
+    const a = authorize(role(eks, name), { action: 'sns:Publish', resources: [topic.arn], context: {} });
+    expect(a.allowed, a.reason).toBe(true);
+    expect(a.checks.map((c) => [c.action, c.resource, c.decision.allowed])).toEqual([
+      ['sns:Publish', topic.arn, true],
+      ['kms:GenerateDataKey', topic.key!.kind === 'template' ? topic.key!.arn : '', true],
+      ['kms:Decrypt', topic.key!.kind === 'template' ? topic.key!.arn : '', true],
+    ]);
+  });
 
-    it('the emergency runbook reads only the targets\' alarms and invokes only the planner and emergency Lambdas', () => {
-      const rb = runbook(example.template, 'pipestream-production-emergency-scale-up');
-      const statements = roleStatements(example.template, rb);
-      const alarms = example.doc.targets.flatMap((t) => t.alarms).map((a) => `arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${a}`);
-      expect(alarms.length).toBeGreaterThan(0);
-      expect(statements.find((s) => s.actions.includes('cloudwatch:DescribeAlarms'))!.resources.sort()).toEqual(alarms.sort());
-      const invoked = statements.find((s) => s.actions.includes('lambda:InvokeFunction'))!.resources.filter((r) => !r.endsWith(':*'));
-      expect(invoked.sort()).toEqual([example.plannerArn, example.emergencyArn!].sort());
-    });
+  it('the emergency runbook does not read alarms itself: the runbook Lambda does, under its own role', () => {
+    const p = role(example, 'emergency-scale-up');
+    const alarms = example.doc.targets.flatMap((t) => t.alarms);
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) expect(allowed(p, 'cloudwatch:DescribeAlarms', `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${alarm}`)).toBe(false);
+    const task = taskStates(runbookOf(example, 'emergency-scale-up')).find(([n]) => n === 'Read alarm states')!;
+    expect(callFor(example, task[1].Resource!)).toBe('lambda:runbook');
+  });
+});
+
+describe('steps that release retry patiently and report when they cannot', () => {
+  const RELEASES: readonly [RunbookName, readonly string[], readonly string[]][] = [
+    ['scale-for-event', ['Release the hold', 'Release after failure'], ['Plan', 'Hold capacity for the event']],
+    ['emergency-scale-up', ['Resume autoscaler', 'Resume after failure'], ['Plan', 'Double capacity']],
+    ['gpu-nodegroup-scale', ['Release the hold'], ['Plan', 'Hold the size']],
+  ];
+
+  it.each(RELEASES)('%s: a release retries any error for minutes, after the transient retrier; forward steps do not', (name, releases, forward) => {
+    const rb = runbookOf(eks, name);
+    for (const state of releases) expect(rb.states[state]!.Retry?.at(-1), state).toMatchObject({ ErrorEquals: ['States.ALL'], MaxAttempts: 6 });
+    // A step that raises capacity does not retry every error: that would mask a real refusal.
+    for (const state of forward) expect(rb.states[state]!.Retry?.some((r) => r.ErrorEquals.includes('States.ALL')), state).toBe(false);
+  });
+
+  it.each(RELEASES)('%s: a release that fails for good is reported through the topic, not silent', (name, releases) => {
+    const rb = runbookOf(eks, name);
+    for (const state of releases) {
+      const next = rb.states[state]!.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'))?.Next;
+      expect(rb.states[next ?? '']?.Resource, state).toBe('arn:aws:states:::sns:publish');
+      expect(JSON.stringify(rb.states[next!]!.Parameters), state).toMatch(/could not release/);
+    }
   });
 });
 
 describe('EventBridge wiring of the emergency runbook', () => {
   const template = example.template;
-  const planner = logicalId(template, 'AWS::Lambda::Function', 'RunbooksPlannerFunction');
-  const alarmIds = Object.entries(resources(template))
+  const planner = functionId(template, 'RunbooksPlanner');
+  const alarmIds = Object.entries(resources(example))
     .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm' && /-emergencyLatency$/.test(String(r.Properties.AlarmName)))
     .map(([id]) => id);
 
@@ -162,13 +168,11 @@ describe('EventBridge wiring of the emergency runbook', () => {
     });
   });
 
-  it('the rule targets the planner Lambda (which starts the runbook under an incident name), with retries and a bounded event age', () => {
+  it('the rule targets the runbook Lambda (which starts the runbook under an incident name), with retries and a bounded event age', () => {
     const rules = template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['aws.cloudwatch'] } } });
     expect(Object.keys(rules)).toHaveLength(1);
     const [ruleId, rule] = Object.entries(rules)[0]!;
-    expect(rule.Properties.Targets).toEqual([
-      expect.objectContaining({ Arn: { 'Fn::GetAtt': [planner, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 } }),
-    ]);
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [planner, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 } })]);
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       FunctionName: { 'Fn::GetAtt': [planner, 'Arn'] },
@@ -177,21 +181,34 @@ describe('EventBridge wiring of the emergency runbook', () => {
     });
   });
 
-  it('the planner starts exactly the emergency state machine: its ARN setting and its StartExecution permission name it', () => {
-    const emergency = runbook(template, 'pipestream-production-emergency-scale-up');
-    const arn = placeholderArn(template, emergency.logicalId);
-    expect(functionEnvironment(template, planner).MLSCALE_EMERGENCY_RUNBOOK_ARN).toBe(arn);
-    const role = (resources(template)[planner]!.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-    const statements = Object.values(resources(template))
-      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: role }]))
-      .flatMap((r) => (r.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
-    const start = statements.filter((s) => [s.Action].flat().includes('states:StartExecution'));
-    expect(start.map((s) => [s.Resource].flat().map((v) => resolveValue(template, v)))).toEqual([[arn]]);
+  it('the runbook Lambda may start exactly the emergency state machine', () => {
+    const p = example.principals.runbook;
+    const machines = Object.keys(template.findResources('AWS::StepFunctions::StateMachine')).map((id) => placeholderArn(template, id));
+    expect(machines.filter((arn) => allowed(p, 'states:StartExecution', arn))).toEqual([example.env.MLSCALE_EMERGENCY_RUNBOOK_ARN]);
   });
 
-  it('the alarm targets in the planner\'s document are the alarms the rule listens to', () => {
-    const names = alarmIds.map((id) => String(resources(template)[id]!.Properties.AlarmName)).sort();
+  it("the alarms in the runbook Lambda's document are the alarms the rule listens to", () => {
+    const names = alarmIds.map((id) => String(resources(example)[id]!.Properties.AlarmName)).sort();
     expect(example.doc.targets.flatMap((t) => t.alarms).sort()).toEqual(names);
+  });
+});
+
+describe('Runbooks: watching themselves', () => {
+  it.each([
+    [example, ['scale-for-event', 'emergency-scale-up']],
+    [eks, RUNBOOK_NAMES],
+  ] as const)('alarms on failed, timed-out or aborted executions of every runbook ($0.config)', (d, names) => {
+    const topic = logicalId(d.template, 'AWS::SNS::Topic', 'NotificationsTopic');
+    for (const name of names) {
+      d.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `pipestream-production-${name}-failed`,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)' })]),
+        AlarmActions: [{ Ref: topic }],
+      });
+    }
   });
 });
 
@@ -228,39 +245,5 @@ describe('EKS GPU node groups (config/examples/eks-gpu.json)', () => {
 
   it('no node group without node groups in the config', () => {
     expect(Object.keys(example.template.findResources('AWS::EKS::Nodegroup'))).toEqual([]);
-  });
-});
-
-describe('Runbooks: watching themselves', () => {
-  const template = synth(exampleConfig(), 'production').template;
-
-  it('alarms on failed, timed-out or aborted executions of every runbook', () => {
-    for (const name of ['scale-for-event', 'emergency-scale-up']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `pipestream-production-${name}-failed`,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)' })]),
-        AlarmActions: [{ Ref: Match.stringLikeRegexp('^NotificationsTopic') }],
-      });
-    }
-  });
-
-  it('retries the steps that put things back for minutes, on any error, after the transient retrier', () => {
-    const patient = (rb: ReturnType<typeof runbook>, state: string) => {
-      const retry = (rb.states[state] as unknown as { Retry?: { ErrorEquals: string[]; MaxAttempts?: number }[] }).Retry ?? [];
-      return retry[retry.length - 1];
-    };
-    const emergency = runbook(template, 'pipestream-production-emergency-scale-up');
-    for (const state of ['Resume autoscaler', 'Resume after failure']) {
-      expect(patient(emergency, state)).toMatchObject({ ErrorEquals: ['States.ALL'], MaxAttempts: 6 });
-    }
-    const event = runbook(template, 'pipestream-production-scale-for-event');
-    for (const state of ['Restore limits', 'Restore desired count', 'Restore after failure limits']) {
-      expect(patient(event, state)).toMatchObject({ ErrorEquals: ['States.ALL'], MaxAttempts: 6 });
-    }
-    // A step that changes capacity forward does not retry every error (it would mask a real refusal).
-    expect(patient(event, 'Raise limits')?.ErrorEquals).not.toEqual(['States.ALL']);
   });
 });

@@ -209,7 +209,9 @@ describe('maxOf and long traces', () => {
     const c = compare(trace, sim, ['oracle']);
     expect(c.trace.peakRps).toBe(20);
     const html = htmlReport(c, ['oracle'], 'long');
-    expect(html).toContain('<svg');
+    expect(html).toContain('id="chart-capacity"');
+    // Bucketed for the page, and the page says so.
+    expect(html).toMatch(/each point is the maximum of \d+ minutes/i);
   });
 });
 

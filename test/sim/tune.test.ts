@@ -5,7 +5,7 @@ import { sliceTrace } from '../../src/sim/trace';
 import { configPath, relevantTunables, tune, TUNING_GRID, type TuneResult } from '../../src/sim/tune';
 import { DAY, minuteTrace, poolIndex, simPool, sum } from './helpers';
 
-const KEYS: (keyof Tunables)[] = ['cpuPercent', 'scaleOutCooldownSeconds', 'scaleInCooldownSeconds', 'leadMinutes', 'headroom', 'idleMinutes'];
+const KEYS: (keyof Tunables)[] = ['cpuPercent', 'scaleOutCooldownSeconds', 'scaleInCooldownSeconds', 'leadMinutes', 'headroom', 'idleMinutes', 'drainSeconds'];
 
 /** Six hours of engine load: an hour's ramp from 50 req/s to a two-hour wave around 200 req/s. */
 const WAVE = minuteTrace(
@@ -63,6 +63,7 @@ describe('tune: the recommended changes', () => {
       'pools[1].predictive.leadMinutes',
       'pools[1].predictive.headroom',
       'pools[1].idleMinutes',
+      'pools[1].drainSeconds',
     ]);
   });
 });
@@ -141,8 +142,8 @@ describe('tune: judging on the held-out second half', () => {
 describe('relevantTunables', () => {
   // The scale-out cooldown only paces a demand pool's step policy, and the CPU target is only the
   // always-on pool's tracking target: elsewhere searching them would change nothing.
-  it('always-on pool with forecast-and-scale: CPU target, scale-in cooldown, lead time and headroom', () => {
-    expect(relevantTunables(simPool('engine'))).toEqual(['cpuPercent', 'scaleInCooldownSeconds', 'leadMinutes', 'headroom']);
+  it('always-on pool with forecast-and-scale, draining its lag: CPU target, scale-in cooldown, drain time, lead time and headroom', () => {
+    expect(relevantTunables(simPool('engine'))).toEqual(['cpuPercent', 'scaleInCooldownSeconds', 'drainSeconds', 'leadMinutes', 'headroom']);
   });
 
   it('scale-to-zero pool without predictive: scale-in cooldown and idle minutes', () => {
@@ -158,7 +159,7 @@ describe('relevantTunables', () => {
   it('no lead time or headroom without forecast-and-scale', () => {
     const engine = simPool('engine');
     const off = { ...engine, predictive: { ...engine.predictive, enabled: false } };
-    expect(relevantTunables(off)).toEqual(['cpuPercent', 'scaleInCooldownSeconds']);
+    expect(relevantTunables(off)).toEqual(['cpuPercent', 'scaleInCooldownSeconds', 'drainSeconds']);
     const forecastOnly = { ...engine, predictive: { ...engine.predictive, mode: 'forecast-only' } };
     expect(relevantTunables(forecastOnly)).not.toContain('leadMinutes');
     expect(relevantTunables(forecastOnly)).not.toContain('headroom');

@@ -134,8 +134,15 @@ export const gpuComputeSchema = z.strictObject({
 export const alwaysOnPoolSchema = z.strictObject({
   ...poolBase,
   kind: z.literal('always-on'),
-  /** Track the Kafka consumer lag as well as CPU. */
+  /** Scale on the Kafka consumer lag as well as CPU. */
   trackConsumerLag: z.boolean().default(true),
+  /**
+   * How the lag scales the pool: `drain` (mlscale's reconciler raises a floor of what clears the backlog in
+   * drainSeconds, and adds nothing while it drains) or `target-tracking` (AWS target tracking on total lag).
+   */
+  lagScaling: z.enum(['drain', 'target-tracking']).default('drain'),
+  /** Seconds a backlog should take to clear: sizes the drain floor and emergency raises. */
+  drainSeconds: z.number().int().min(30).max(3_600).default(120),
 });
 
 export const demandPoolSchema = z.strictObject({
@@ -233,6 +240,11 @@ export const predictiveSchema = z.strictObject({
   horizonHours: z.number().int().min(1).max(48).default(6),
   leadMinutes: z.number().int().min(0).max(240).default(10),
   headroom: z.number().min(0).max(5).default(0.1),
+  /**
+   * Act on a forecast only while its backtest error (WAPE over the target's last three days) is at most
+   * this; otherwise mlscale falls back to reactive scaling and says so.
+   */
+  maxErrorPercent: z.number().gt(0).max(100).default(25),
 });
 
 /** Alarm kinds the scaling-alarms construct creates; emergency.alarmKinds names a subset. */

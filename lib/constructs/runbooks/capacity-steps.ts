@@ -1,7 +1,7 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { ECS_DIMENSION, transientErrors, withPatientRetry, withRetry } from './common';
+import { transientErrors, withRetry } from './common';
 
 export interface TargetResources {
   /** ECS service ARNs the runbook may describe and update. */
@@ -25,10 +25,10 @@ export function catchAll(tasks: readonly sfn.TaskStateBase[], handler: sfn.IChai
 const T = '$.plan.target';
 
 /**
- * State-machine steps over one target, whether an ECS service (desired count
- * plus its Application Auto Scaling limits) or an EKS node group (its scaling
- * config), as direct SDK integrations: no Lambda where a call needs no logic.
- * Every step retries throttling and transient faults.
+ * State-machine steps that read one target, whether an ECS service or an EKS
+ * node group, as direct SDK integrations. The runbooks change nothing
+ * directly: they write holds through the runbook Lambda, and the reconciler
+ * applies them. Every step retries throttling and transient faults.
  */
 export class CapacitySteps {
   constructor(
@@ -36,10 +36,9 @@ export class CapacitySteps {
     private readonly resources: TargetResources,
   ) {}
 
-  private sdk(id: string, service: 'ecs' | 'applicationautoscaling' | 'eks', action: string, parameters: Record<string, unknown>, extra: Partial<tasks.CallAwsServiceProps> = {}) {
+  private sdk(id: string, service: 'ecs' | 'eks', action: string, parameters: Record<string, unknown>, extra: Partial<tasks.CallAwsServiceProps> = {}) {
     const iam = {
       ecs: { resources: this.resources.services.length ? this.resources.services : ['arn:aws:ecs:::service/none'], prefix: 'ecs', errors: 'Ecs' as const },
-      applicationautoscaling: { resources: ['*'], prefix: 'application-autoscaling', errors: 'ApplicationAutoScaling' as const },
       eks: { resources: this.resources.nodegroups.length ? this.resources.nodegroups : ['arn:aws:eks:::nodegroup/none'], prefix: 'eks', errors: 'Eks' as const },
     }[service];
     return withRetry(
@@ -47,99 +46,11 @@ export class CapacitySteps {
         service,
         action,
         parameters,
-        // The IAM prefix of Application Auto Scaling is not the SDK's name for it.
         iamAction: `${iam.prefix}:${action.charAt(0).toUpperCase()}${action.slice(1)}`,
         iamResources: iam.resources,
         ...extra,
       }),
       transientErrors(iam.errors),
-    );
-  }
-
-  private byKind(id: string, ecs: Fragment, eks: Fragment, join: sfn.Pass): Fragment {
-    const choice = new sfn.Choice(this.scope, id)
-      .when(sfn.Condition.stringEquals(`${T}.kind`, 'eks-nodegroup'), eks.start)
-      .otherwise(ecs.start);
-    ecs.end.next(join);
-    eks.end.next(join);
-    return { start: choice, end: join, tasks: [...ecs.tasks, ...eks.tasks] };
-  }
-
-  /** Record desired, min and max into `resultPath` (as { desired, min, max }). */
-  record(prefix: string, resultPath: string): Fragment {
-    const limits = this.sdk(
-      `${prefix} scalable target`,
-      'applicationautoscaling',
-      'describeScalableTargets',
-      { ...ECS_DIMENSION, ResourceIds: sfn.JsonPath.array(sfn.JsonPath.stringAt(`${T}.resourceId`)) },
-      { resultSelector: { 'min.$': '$.ScalableTargets[0].MinCapacity', 'max.$': '$.ScalableTargets[0].MaxCapacity' }, resultPath: '$.recordedLimits' },
-    );
-    const service = this.sdk(
-      `${prefix} service`,
-      'ecs',
-      'describeServices',
-      { Cluster: sfn.JsonPath.stringAt(`${T}.cluster`), Services: sfn.JsonPath.array(sfn.JsonPath.stringAt(`${T}.service`)) },
-      { resultSelector: { 'desired.$': '$.Services[0].DesiredCount' }, resultPath: '$.recordedService' },
-    );
-    const merge = new sfn.Pass(this.scope, `${prefix} ECS values`, {
-      parameters: { 'desired.$': '$.recordedService.desired', 'min.$': '$.recordedLimits.min', 'max.$': '$.recordedLimits.max' },
-      resultPath,
-    });
-    limits.next(service).next(merge);
-    const nodegroup = this.sdk(
-      `${prefix} node group`,
-      'eks',
-      'describeNodegroup',
-      { ClusterName: sfn.JsonPath.stringAt(`${T}.cluster`), NodegroupName: sfn.JsonPath.stringAt(`${T}.nodegroup`) },
-      {
-        resultSelector: {
-          'desired.$': '$.Nodegroup.ScalingConfig.DesiredSize',
-          'min.$': '$.Nodegroup.ScalingConfig.MinSize',
-          'max.$': '$.Nodegroup.ScalingConfig.MaxSize',
-        },
-        resultPath,
-      },
-    );
-    return this.byKind(
-      `${prefix}: which kind?`,
-      { start: limits, end: merge, tasks: [limits, service] },
-      { start: nodegroup, end: nodegroup, tasks: [nodegroup] },
-      new sfn.Pass(this.scope, `${prefix} done`),
-    );
-  }
-
-  /**
-   * Set min, max and desired from `capacityPath` ({ desired, min, max }).
-   * `patient` for restores: retry any error for minutes before giving up.
-   */
-  apply(prefix: string, capacityPath: string, patient = false): Fragment {
-    const limits = this.sdk(`${prefix} limits`, 'applicationautoscaling', 'registerScalableTarget', {
-      ...ECS_DIMENSION,
-      ResourceId: sfn.JsonPath.stringAt(`${T}.resourceId`),
-      MinCapacity: sfn.JsonPath.numberAt(`${capacityPath}.min`),
-      MaxCapacity: sfn.JsonPath.numberAt(`${capacityPath}.max`),
-    }, { resultPath: sfn.JsonPath.DISCARD });
-    const desired = this.sdk(`${prefix} desired count`, 'ecs', 'updateService', {
-      Cluster: sfn.JsonPath.stringAt(`${T}.cluster`),
-      Service: sfn.JsonPath.stringAt(`${T}.service`),
-      DesiredCount: sfn.JsonPath.numberAt(`${capacityPath}.desired`),
-    }, { resultPath: sfn.JsonPath.DISCARD });
-    limits.next(desired);
-    const nodegroup = this.sdk(`${prefix} node group`, 'eks', 'updateNodegroupConfig', {
-      ClusterName: sfn.JsonPath.stringAt(`${T}.cluster`),
-      NodegroupName: sfn.JsonPath.stringAt(`${T}.nodegroup`),
-      ScalingConfig: {
-        MinSize: sfn.JsonPath.numberAt(`${capacityPath}.min`),
-        MaxSize: sfn.JsonPath.numberAt(`${capacityPath}.max`),
-        DesiredSize: sfn.JsonPath.numberAt(`${capacityPath}.desired`),
-      },
-    }, { resultPath: sfn.JsonPath.DISCARD });
-    if (patient) for (const task of [limits, desired, nodegroup]) withPatientRetry(task);
-    return this.byKind(
-      `${prefix}: which kind?`,
-      { start: limits, end: desired, tasks: [limits, desired] },
-      { start: nodegroup, end: nodegroup, tasks: [nodegroup] },
-      new sfn.Pass(this.scope, `${prefix} done`),
     );
   }
 

@@ -6,7 +6,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { TargetSpec } from '../../../lambdas/core/targets';
-import { acknowledgeFunctionVersions, acknowledgeNodegroupArns, acknowledgeUnscopable } from '../../nag';
+import { acknowledgeFunctionVersions, acknowledgeNodegroupArns, acknowledgeTopicKey, acknowledgeUnscopable } from '../../nag';
 
 /** Errors worth another try: throttling, faults, an update already in progress. */
 export function transientErrors(service: 'Ecs' | 'ApplicationAutoScaling' | 'Eks' | 'CloudWatch' | 'AutoScaling' | 'Sns'): string[] {
@@ -29,6 +29,8 @@ export function transientErrors(service: 'Ecs' | 'ApplicationAutoScaling' | 'Eks
  * errors a handler lets through after its retries (their names, as Lambda reports them).
  */
 const LAMBDA_TRANSIENT = [
+  // A timeout or out-of-memory: the call may have landed; every runbook Lambda action is idempotent, so try again.
+  'Lambda.Unknown',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
@@ -72,22 +74,42 @@ export function lambdaStep(scope: Construct, id: string, fn: tasks.LambdaInvokeP
   );
 }
 
-/** Publish a runbook notification: what happened, to which target, in which execution. */
-export function notify(scope: Construct, id: string, topic: sns.ITopic, subject: string, detailPath?: string): tasks.SnsPublish {
-  return withRetry(
-    new tasks.SnsPublish(scope, id, {
-      topic,
-      subject,
-      message: sfn.TaskInput.fromObject({
-        runbook: sfn.JsonPath.stateMachineName,
-        execution: sfn.JsonPath.executionName,
-        event: subject,
-        ...(detailPath ? { detail: sfn.JsonPath.objectAt(detailPath) } : {}),
+/**
+ * A runbook notification that never changes the runbook's course: the
+ * publish retries transient errors, and if it still fails the failure is
+ * recorded under `$.notificationErrors.<id>` and the runbook goes on to the
+ * same next state. A notification is never a reason to roll anything back.
+ */
+export class Notify {
+  public readonly start: tasks.SnsPublish;
+  private readonly recorded: sfn.Pass;
+
+  constructor(scope: Construct, id: string, topic: sns.ITopic, subject: string, detailPath?: string) {
+    this.start = withRetry(
+      new tasks.SnsPublish(scope, id, {
+        topic,
+        subject,
+        message: sfn.TaskInput.fromObject({
+          runbook: sfn.JsonPath.stateMachineName,
+          execution: sfn.JsonPath.executionName,
+          event: subject,
+          ...(detailPath ? { detail: sfn.JsonPath.objectAt(detailPath) } : {}),
+        }),
+        resultPath: sfn.JsonPath.DISCARD,
       }),
-      resultPath: sfn.JsonPath.DISCARD,
-    }),
-    transientErrors('Sns'),
-  );
+      transientErrors('Sns'),
+    );
+    const key = id.replace(/[^A-Za-z0-9]+/g, '');
+    this.recorded = new sfn.Pass(scope, `${id} (not sent)`, { parameters: { 'Error.$': '$.notifyError.Error', 'Cause.$': '$.notifyError.Cause' }, resultPath: `$.notificationErrors.${key}` });
+    this.start.addCatch(this.recorded, { errors: [sfn.Errors.ALL], resultPath: '$.notifyError' });
+  }
+
+  /** Continue with `next` whether or not the notification went out. */
+  next(next: sfn.IChainable): sfn.IChainable {
+    this.start.next(next);
+    this.recorded.next(next);
+    return next;
+  }
 }
 
 /** IAM resources of the configured ECS services and EKS node groups (the runbooks may touch nothing else). */
@@ -113,7 +135,11 @@ export interface RunbookStateMachineProps {
 }
 
 /** A Standard state machine with every execution event logged (with data) and X-Ray tracing. */
-export function runbookStateMachine(scope: Construct, id: string, props: RunbookStateMachineProps & { targets: readonly TargetSpec[]; functions: readonly lambda.IFunction[] }): sfn.StateMachine {
+export function runbookStateMachine(
+  scope: Construct,
+  id: string,
+  props: RunbookStateMachineProps & { targets: readonly TargetSpec[]; functions: readonly lambda.IFunction[]; topic: sns.ITopic },
+): sfn.StateMachine {
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
     retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: RemovalPolicy.DESTROY,
@@ -124,11 +150,13 @@ export function runbookStateMachine(scope: Construct, id: string, props: Runbook
     tracingEnabled: true,
     logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
   });
-  acknowledgeUnscopable(machine.role, 'Application Auto Scaling, Auto Scaling describe calls, X-Ray and CloudWatch Logs delivery');
+  // sns:Publish and, for the encrypted topic, kms:GenerateDataKey* and kms:Decrypt on its key:
+  // the SnsPublish task grants only the first, and a publish without the key fails (aws-cdk issue 32303).
+  props.topic.grantPublish(machine);
+  acknowledgeTopicKey(machine.role);
+  acknowledgeUnscopable(machine.role, 'Auto Scaling describe calls, X-Ray and CloudWatch Logs delivery');
   acknowledgeNodegroupArns(machine.role, props.targets);
   acknowledgeFunctionVersions(machine.role, props.functions);
   return machine;
 }
 
-/** An ECS service's scalable dimension, as Application Auto Scaling names it. */
-export const ECS_DIMENSION = { ServiceNamespace: 'ecs', ScalableDimension: 'ecs:service:DesiredCount' } as const;

@@ -1,18 +1,17 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { TargetSpec } from '../../../lambdas/core/targets';
 import { CapacitySteps, catchAll } from './capacity-steps';
-import { lambdaStep, notify, runbookStateMachine, targetArns, transientErrors, withPatientRetry, withRetry } from './common';
+import { lambdaStep, Notify, runbookStateMachine, targetArns, withPatientRetry } from './common';
 
 export interface EmergencyScaleUpProps {
-  /** The runbook Lambda (plan-emergency). */
+  /** The runbook Lambda (plan-emergency, alarm-states). */
   readonly runbookFunction: lambda.IFunction;
-  /** The emergency Lambda (doubling and resume). */
+  /** The emergency Lambda (open and resume an incident). */
   readonly emergencyFunction: lambda.IFunction;
   readonly targets: readonly TargetSpec[];
   readonly topic: sns.ITopic;
@@ -21,12 +20,14 @@ export interface EmergencyScaleUpProps {
 }
 
 /**
- * Runbook "emergency scale-up": double capacity (the emergency Lambda, which
- * also pauses scale-in), wait until the new capacity runs, watch the
- * triggering alarms until they have been OK for the stable period, then
- * resume the autoscaler and restore the recorded min/max. Notifies at start,
- * on stable and on failure. Every failure after the doubling resumes the
- * autoscaler first: it is never left paused.
+ * Runbook "emergency scale-up": open the incident (the emergency Lambda
+ * writes its `emergency:<execution>` hold: doubled floor, scale-in
+ * suspended, ending by itself after the runbook's whole monitoring time),
+ * wait until the new capacity runs, watch the alarms until they have been OK
+ * for the stable period, then release the hold. Nothing is undone by a
+ * Catch: an abort, a timeout or an uncatchable error leaves a hold that
+ * ends by itself, and the reconciler then restores the configured state.
+ * Notifications never change the course.
  *
  * Input: { target [, alarms] [, stableMinutes] [, maxMonitorMinutes] }.
  */
@@ -35,65 +36,61 @@ export class EmergencyScaleUpRunbook extends Construct {
 
   constructor(scope: Construct, id: string, props: EmergencyScaleUpProps) {
     super(scope, id);
-    const topic = props.topic;
+    const { topic } = props;
     const steps = new CapacitySteps(this, targetArns(this, props.targets));
     const failed = new sfn.Fail(this, 'Failed', { causePath: '$.error.Cause', errorPath: '$.error.Error' });
+    const notify = (sid: string, subject: string, detail: string, next: sfn.IChainable) => {
+      const n = new Notify(this, sid, topic, subject, detail);
+      n.next(next);
+      return n.start;
+    };
 
     const plan = lambdaStep(this, 'Plan', props.runbookFunction, { action: 'plan-emergency', 'input.$': '$' }, '$.plan');
-    plan.addCatch(notify(this, 'Report rejected input', topic, 'emergency-scale-up rejected its input', '$.error').next(failed), { resultPath: '$.error' });
+    plan.addCatch(notify('Report rejected input', 'emergency-scale-up rejected its input', '$.error', failed), { resultPath: '$.error' });
 
-    // The execution's ID tells the Lambda a retry of this call (first response lost) from another trigger of the incident.
-    const double = lambdaStep(this, 'Double capacity', props.emergencyFunction, { 'target.$': '$.plan.target.name', 'execution.$': '$$.Execution.Id' }, '$.emergency');
-    // The emergency Lambda puts everything back itself when its change fails: only report.
-    double.addCatch(notify(this, 'Report doubling failure', topic, 'emergency-scale-up: doubling failed, nothing changed', '$.error').next(failed), {
-      resultPath: '$.error',
-    });
+    // The execution is the incident: a retry of this call after a timeout or a lost response finds its own hold.
+    const double = lambdaStep(
+      this,
+      'Double capacity',
+      props.emergencyFunction,
+      { 'target.$': '$.plan.target.name', 'execution.$': '$$.Execution.Id', 'holdMinutes.$': '$.plan.holdMinutes' },
+      '$.emergency',
+    );
 
-    // Resume: the only way out once the incident is open.
-    const resumeFailed = notify(this, 'Report resume failure', topic, 'CRITICAL: emergency-scale-up could not resume the autoscaler', '$.resumeError').next(
-      new sfn.Fail(this, 'Resume failed', { error: 'ResumeFailed', cause: 'the autoscaler could not be resumed; see the notification' }),
-    );
-    const resumeAfterFailure = withPatientRetry(
-      lambdaStep(this, 'Resume after failure', props.emergencyFunction, { action: 'resume', 'target.$': '$.plan.target.name' }, '$.resumed'),
-    );
+    // Release this execution's incident: the only thing it holds.
+    const resumeCall = (sid: string) =>
+      withPatientRetry(lambdaStep(this, sid, props.emergencyFunction, { action: 'resume', 'target.$': '$.plan.target.name', 'incident.$': '$$.Execution.Name' }, '$.resumed'));
+    const resumeFailed = notify('Report resume failure', 'emergency-scale-up could not release its incident; the hold ends by itself (see expiresAt)', '$.resumeError', failed);
+
+    // The raise may have landed even when the call failed (Lambda.Unknown): release what this incident may hold.
+    const resumeAfterFailure = resumeCall('Resume after failure');
     resumeAfterFailure.addCatch(resumeFailed, { resultPath: '$.resumeError' });
-    resumeAfterFailure.next(notify(this, 'Report failure (resumed)', topic, 'emergency-scale-up failed; autoscaler resumed, limits restored', '$.error')).next(failed);
+    resumeAfterFailure.next(notify('Report failure (released)', 'emergency-scale-up failed; its incident is released', '$.error', failed));
+    double.addCatch(resumeAfterFailure, { resultPath: '$.error' });
 
-    const resume = withPatientRetry(lambdaStep(this, 'Resume autoscaler', props.emergencyFunction, { action: 'resume', 'target.$': '$.plan.target.name' }, '$.resumed'));
+    const resume = resumeCall('Resume autoscaler');
     resume.addCatch(resumeFailed, { resultPath: '$.resumeError' });
-    resume.next(notify(this, 'Report stable', topic, 'emergency-scale-up: stable, autoscaler resumed', '$.resumed')).next(new sfn.Succeed(this, 'Resumed'));
+    resume.next(notify('Report stable', 'emergency-scale-up: stable, incident released, autoscaler resumed', '$.resumed', new sfn.Succeed(this, 'Resumed')));
 
-    const alreadyOpen = notify(this, 'Report incident already handled', topic, 'emergency-scale-up: an incident is already open for this target', '$.emergency').next(
-      new sfn.Succeed(this, 'Already handled'),
-    );
-    const started = notify(this, 'Report start', topic, 'emergency-scale-up: capacity doubled, scale-in paused', '$.emergency');
+    const alreadyOpen = notify('Report incident already handled', 'emergency-scale-up: an incident is already open for this target', '$.emergency', new sfn.Succeed(this, 'Already handled'));
 
-    // Watching the alarms: OK minutes in a row, reset by any ALARM; give up after maxMonitorMinutes.
-    const stack = Stack.of(this);
-    const alarmArns = [...new Set(props.targets.flatMap((t) => t.alarms))].map((name) =>
-      stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    // Watching the alarms: OK minutes in a row, reset by any ALARM; give up after maxMonitorMinutes (the hold ends soon after by itself).
+    const keepHold = (sid: string, error: string, cause: string) =>
+      new sfn.Pass(this, sid, { parameters: { Error: error, 'Cause.$': cause }, resultPath: '$.error' }).next(
+        notify(`Report ${sid.toLowerCase()}`, `emergency-scale-up: ${error}; the incident's hold stays and ends by itself`, '$.error', failed),
+      );
+    const readAlarms = lambdaStep(this, 'Read alarm states', props.runbookFunction, { action: 'alarm-states', 'alarms.$': '$.plan.alarms' }, '$.alarmStates');
+    readAlarms.addCatch(
+      new sfn.Pass(this, 'Cannot read alarms', { parameters: { Error: 'AlarmsUnreadable', 'Cause.$': '$.readError.Cause' }, resultPath: '$.error' }).next(
+        notify('Report alarms unreadable', "emergency-scale-up: cannot read its alarms; the incident's hold stays and ends by itself", '$.error', failed),
+      ),
+      { resultPath: '$.readError' },
     );
-    const describeAlarms = withRetry(
-      new tasks.CallAwsService(this, 'Read alarm states', {
-        service: 'cloudwatch',
-        action: 'describeAlarms',
-        parameters: { 'AlarmNames.$': '$.plan.alarms' },
-        iamAction: 'cloudwatch:DescribeAlarms',
-        // Only the targets' own alarms.
-        iamResources: alarmArns.length ? alarmArns : [stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: 'none', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-        resultSelector: { 'states.$': '$.MetricAlarms[*].StateValue' },
-        resultPath: '$.alarmStates',
-      }),
-      transientErrors('CloudWatch'),
-    );
+    const missing = keepHold('Alarm missing', 'AlarmMissing', "States.Format('alarms not found: {}', $.alarmStates.missingText)");
     const startMonitor = new sfn.Pass(this, 'Start watching alarms', { result: sfn.Result.fromObject({ okMinutes: 0, checks: 0 }), resultPath: '$.monitor' });
     const waitMinute = new sfn.Wait(this, 'Wait a minute', { time: sfn.WaitTime.duration(Duration.minutes(1)) });
-    const evaluate = new sfn.Pass(this, 'Any alarm firing?', {
-      parameters: {
-        'inAlarm.$': "States.ArrayContains($.alarmStates.states, 'ALARM')",
-        'okMinutes.$': '$.monitor.okMinutes',
-        'checks.$': 'States.MathAdd($.monitor.checks, 1)',
-      },
+    const count = new sfn.Pass(this, 'Count check', {
+      parameters: { 'okMinutes.$': '$.monitor.okMinutes', 'checks.$': 'States.MathAdd($.monitor.checks, 1)' },
       resultPath: '$.monitor',
     });
     const reset = new sfn.Pass(this, 'Not stable: reset', { parameters: { okMinutes: 0, 'checks.$': '$.monitor.checks' }, resultPath: '$.monitor' });
@@ -101,10 +98,11 @@ export class EmergencyScaleUpRunbook extends Construct {
       parameters: { 'okMinutes.$': 'States.MathAdd($.monitor.okMinutes, 1)', 'checks.$': '$.monitor.checks' },
       resultPath: '$.monitor',
     });
-    const notStable = new sfn.Pass(this, 'Never stable', {
-      parameters: { Error: 'NotStable', 'Cause.$': "States.Format('alarms of {} not OK for {} minutes within {} minutes', $.plan.target.name, $.plan.stableMinutes, $.plan.maxMonitorMinutes)" },
-      resultPath: '$.error',
-    }).next(resumeAfterFailure);
+    const notStable = keepHold(
+      'Never stable',
+      'NotStable',
+      "States.Format('alarms of {} not OK for {} minutes within {} minutes', $.plan.target.name, $.plan.stableMinutes, $.plan.maxMonitorMinutes)",
+    );
     const outOfTime = new sfn.Choice(this, 'Out of monitoring time?')
       .when(sfn.Condition.numberGreaterThanEqualsJsonPath('$.monitor.checks', '$.plan.maxMonitorMinutes'), notStable)
       .otherwise(waitMinute);
@@ -113,29 +111,50 @@ export class EmergencyScaleUpRunbook extends Construct {
       .otherwise(outOfTime);
     reset.next(outOfTime);
     countOk.next(stableYet);
-    evaluate.next(new sfn.Choice(this, 'Firing?').when(sfn.Condition.booleanEquals('$.monitor.inAlarm', true), reset).otherwise(countOk));
-    startMonitor.next(waitMinute).next(describeAlarms).next(evaluate);
+    const firing = new sfn.Choice(this, 'Any alarm firing?').when(sfn.Condition.booleanEquals('$.alarmStates.inAlarm', true), reset).otherwise(countOk);
+    // Fewer alarms back than asked for: a composite or a name that does not exist was never seen. Not "all well".
+    // Each minute the emergency Lambda keeps the raise sized to the backlog and says whether it has drained.
+    const watch = lambdaStep(
+      this,
+      'Watch the incident',
+      props.emergencyFunction,
+      { action: 'watch', 'target.$': '$.plan.target.name', 'incident.$': '$$.Execution.Name', 'inAlarm.$': '$.alarmStates.inAlarm' },
+      '$.watch',
+    );
+    // A watch that fails is no reason to stop watching: count the minute on the alarms alone.
+    watch.addCatch(count, { resultPath: '$.watchError' });
+    const complete = new sfn.Choice(this, 'Every alarm found?').when(sfn.Condition.booleanEquals('$.alarmStates.complete', false), missing).otherwise(watch);
+    // Latency back and the backlog drained: release now rather than after a fixed stable period.
+    watch.next(new sfn.Choice(this, 'Drained?').when(sfn.Condition.booleanEquals('$.watch.drained', true), resume).otherwise(count));
+    count.next(firing);
+    startMonitor.next(waitMinute).next(readAlarms).next(complete);
 
     const waitStable = new sfn.Wait(this, 'No alarm to watch: wait the stable period', { time: sfn.WaitTime.secondsPath('$.plan.stableSeconds') }).next(resume);
-    const monitor = new sfn.Choice(this, 'Alarms to watch?')
-      .when(sfn.Condition.booleanEquals('$.plan.hasAlarms', true), startMonitor)
-      .otherwise(waitStable);
+    const monitor = new sfn.Choice(this, 'Alarms to watch?').when(sfn.Condition.booleanEquals('$.plan.hasAlarms', true), startMonitor).otherwise(waitStable);
 
-    const poll = steps.waitUntilReady('Doubled', '$.emergency.to', monitor, resumeAfterFailure);
+    // Capacity that is slow to come is reported, not undone: the alarms decide when the incident is over.
+    const notReady = new Notify(this, 'Report not ready', topic, 'emergency-scale-up: the raised capacity is not running yet; watching the alarms', '$.error');
+    notReady.next(monitor);
+    const poll = steps.waitUntilReady('Doubled', '$.emergency.to', monitor, notReady.start);
+    catchAll(poll.tasks, notReady.start);
 
-    // From the doubling on, every failure resumes the autoscaler.
-    catchAll([...poll.tasks, describeAlarms, started], resumeAfterFailure);
+    const started = new Notify(this, 'Report start', topic, 'emergency-scale-up: capacity raised, scale-in paused', '$.emergency');
+    started.next(poll.start);
 
+    const notNeeded = notify('Report not needed', 'emergency-scale-up: the capacity asked for already clears the backlog in time; no raise', '$.emergency', new sfn.Succeed(this, 'Not needed'));
     plan.next(double).next(
       new sfn.Choice(this, 'New incident?')
         .when(sfn.Condition.stringEquals('$.emergency.outcome', 'already-open'), alreadyOpen)
-        .otherwise(started),
+        .when(sfn.Condition.stringEquals('$.emergency.outcome', 'not-needed'), notNeeded)
+        .otherwise(started.start),
     );
-    started.next(poll.start);
 
     this.stateMachine = runbookStateMachine(this, 'StateMachine', {
       targets: props.targets,
       functions: [props.runbookFunction, props.emergencyFunction],
-      definition: plan, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
+      topic,
+      definition: plan,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
   }
 }

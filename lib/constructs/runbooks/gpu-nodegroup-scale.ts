@@ -1,3 +1,4 @@
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -5,105 +6,89 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { TargetSpec } from '../../../lambdas/core/targets';
 import { catchAll } from './capacity-steps';
-import { notify, runbookStateMachine, targetArns, transientErrors, withPatientRetry, withRetry } from './common';
+import { lambdaStep, Notify, runbookStateMachine, targetArns, transientErrors, withPatientRetry, withRetry } from './common';
 
 export interface GpuNodegroupScaleProps {
-  /** Node groups the runbook may scale (others are refused by IAM). */
+  /** The runbook Lambda (plan-nodegroup, hold, release). */
+  readonly runbookFunction: lambda.IFunction;
+  /** Node groups the runbook may watch. */
   readonly targets: readonly TargetSpec[];
   readonly topic: sns.ITopic;
-  /**
-   * Seconds between checks, and how many checks before giving up.
-   * @default 30 s, 40 checks (20 minutes: GPU nodes boot and join slowly)
-   */
-  readonly pollSeconds?: number;
-  readonly maxPolls?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
 
 /**
- * Runbook "scale the GPU node group, watch the nodes join": validate the
- * size against the group's min/max, update it, wait until the group is ACTIVE
- * with that many instances in service, report. If it does not get there in
- * time, the previous desired size is restored and the failure reported.
+ * Runbook "scale the GPU node group, watch the nodes join": write a
+ * `manual:<execution>` hold for the size asked (it ends by itself after `holdMinutes`, 60 by
+ * default), wait until the group is ACTIVE with that many instances in
+ * service, report. If the nodes do not come in time, the hold is released
+ * and the failure reported; if this execution dies, the hold ends by itself.
  *
- * Input: { cluster, nodegroup, desiredSize }.
+ * Input: { nodegroup, desiredSize [, holdMinutes] } (`nodegroup`: the target name).
  */
 export class GpuNodegroupScaleRunbook extends Construct {
   public readonly stateMachine: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props: GpuNodegroupScaleProps) {
     super(scope, id);
-    const topic = props.topic;
+    const { topic, runbookFunction: fn } = props;
     const { nodegroups } = targetArns(this, props.targets);
     const nodegroupArns = nodegroups.length ? nodegroups : ['arn:aws:eks:::nodegroup/none'];
-    const eks = (sid: string, action: string, parameters: Record<string, unknown>, extra: Partial<tasks.CallAwsServiceProps>) =>
+    const failed = new sfn.Fail(this, 'Failed', { causePath: '$.error.Cause', errorPath: '$.error.Error' });
+    const notify = (sid: string, subject: string, detail: string, next: sfn.IChainable) => {
+      const n = new Notify(this, sid, topic, subject, detail);
+      n.next(next);
+      return n.start;
+    };
+
+    const plan = lambdaStep(this, 'Plan', fn, { action: 'plan-nodegroup', 'input.$': '$' }, '$.plan');
+    plan.addCatch(notify('Report rejected input', 'gpu-nodegroup-scale rejected its input', '$.error', failed), { resultPath: '$.error' });
+    const hold = lambdaStep(
+      this,
+      'Hold the size',
+      fn,
+      {
+        action: 'hold',
+        'target.$': '$.plan.target.name',
+        // Its own holder: an operator's `manual` hold on the group is neither replaced nor released by this run.
+        'holder.$': "States.Format('manual:{}', $$.Execution.Name)",
+        'floor.$': '$.plan.desiredSize',
+        'request.$': '$.plan.desiredSize',
+        'minutes.$': '$.plan.holdMinutes',
+        'reason.$': "States.Format('gpu-nodegroup-scale {}', $$.Execution.Name)",
+        'owner.$': '$$.Execution.Name',
+      },
+      '$.held',
+    );
+
+    const releaseFailed = notify('Report release failure', 'gpu-nodegroup-scale could not release its hold; it ends by itself (see expiresAt)', '$.releaseError', failed);
+    const release = withPatientRetry(lambdaStep(this, 'Release the hold', fn, { action: 'release', 'target.$': '$.plan.target.name', 'holder.$': "States.Format('manual:{}', $$.Execution.Name)" }, '$.released'));
+    release.addCatch(releaseFailed, { resultPath: '$.releaseError' });
+    release.next(notify('Report failure (released)', 'gpu-nodegroup-scale failed; its hold is released', '$.error', failed));
+    hold.addCatch(release, { resultPath: '$.error' });
+
+    const eks = (sid: string, parameters: Record<string, unknown>, extra: Partial<tasks.CallAwsServiceProps>) =>
       withRetry(
-        new tasks.CallAwsService(this, sid, { service: 'eks', action, parameters, iamAction: `eks:${action.charAt(0).toUpperCase()}${action.slice(1)}`, iamResources: nodegroupArns, ...extra }),
+        new tasks.CallAwsService(this, sid, { service: 'eks', action: 'describeNodegroup', parameters, iamAction: 'eks:DescribeNodegroup', iamResources: nodegroupArns, ...extra }),
         transientErrors('Eks'),
       );
-    const failed = new sfn.Fail(this, 'Failed', { causePath: '$.error.Cause', errorPath: '$.error.Error' });
-    const reportFailure = notify(this, 'Report failure', topic, 'gpu-nodegroup-scale failed', '$.error').next(failed);
-
-    // A missing field would fail the first path that reads it with an uncatchable States.Runtime: check first.
-    const incomplete = new sfn.Pass(this, 'Incomplete input', {
-      parameters: { Error: 'InvalidInput', Cause: 'input must be { "cluster": "<EKS cluster>", "nodegroup": "<node group>", "desiredSize": <number> }' },
-      resultPath: '$.error',
-    }).next(reportFailure);
-    // Presence first, in a rule of its own: a type test on a missing path is itself a States.Runtime.
-    // (Not(IsPresent) rather than IsPresent: false, which means the same in AWS but which
-    // aws-local-stepfunctions 3.0 never matches.)
-    const absent = (path: string) => sfn.Condition.not(sfn.Condition.isPresent(path));
-    const checkInput = new sfn.Choice(this, 'Input complete?')
-      .when(sfn.Condition.or(absent('$.cluster'), absent('$.nodegroup'), absent('$.desiredSize')), incomplete)
-      .when(sfn.Condition.or(sfn.Condition.not(sfn.Condition.isString('$.cluster')), sfn.Condition.not(sfn.Condition.isString('$.nodegroup'))), incomplete);
-    const defaults = new sfn.Pass(this, 'Polling settings', {
-      result: sfn.Result.fromObject({ pollSeconds: props.pollSeconds ?? 30, maxPolls: props.maxPolls ?? 40, count: 0 }),
-      resultPath: '$.poll',
-    });
-    const nodegroupParams = { 'ClusterName.$': '$.cluster', 'NodegroupName.$': '$.nodegroup' };
-    const describe = eks('Read node group', 'describeNodegroup', nodegroupParams, {
-      resultSelector: {
-        'min.$': '$.Nodegroup.ScalingConfig.MinSize',
-        'max.$': '$.Nodegroup.ScalingConfig.MaxSize',
-        'desired.$': '$.Nodegroup.ScalingConfig.DesiredSize',
-        'status.$': '$.Nodegroup.Status',
-        'asg.$': '$.Nodegroup.Resources.AutoScalingGroups[0].Name',
+    const startPolling = new sfn.Pass(this, 'Start polling', { parameters: { count: 0 }, resultPath: '$.poll' });
+    const wait = new sfn.Wait(this, 'Wait', { time: sfn.WaitTime.secondsPath('$.plan.pollSeconds') });
+    const status = eks(
+      'Node group status',
+      { 'ClusterName.$': '$.plan.target.cluster', 'NodegroupName.$': '$.plan.target.nodegroup' },
+      {
+        resultSelector: { 'status.$': '$.Nodegroup.Status', 'desired.$': '$.Nodegroup.ScalingConfig.DesiredSize', 'asg.$': '$.Nodegroup.Resources.AutoScalingGroups[0].Name' },
+        resultPath: '$.status',
       },
-      resultPath: '$.before',
-    });
-    const invalid = (sid: string, error: string, cause: string) =>
-      new sfn.Pass(this, sid, { parameters: { Error: error, 'Cause.$': cause }, resultPath: '$.error' }).next(reportFailure);
-    const validate = new sfn.Choice(this, 'Valid size?')
-      .when(sfn.Condition.not(sfn.Condition.isNumeric('$.desiredSize')), invalid('Not a number', 'InvalidInput', "States.Format('desiredSize must be a number')"))
-      .when(
-        sfn.Condition.or(
-          sfn.Condition.numberLessThanJsonPath('$.desiredSize', '$.before.min'),
-          sfn.Condition.numberGreaterThanJsonPath('$.desiredSize', '$.before.max'),
-        ),
-        invalid('Out of range', 'OutOfRange', "States.Format('desiredSize {} is outside min..max {}..{} of {}', $.desiredSize, $.before.min, $.before.max, $.nodegroup)"),
-      )
-      .when(sfn.Condition.not(sfn.Condition.stringEquals('$.before.status', 'ACTIVE')), invalid('Not active', 'NotActive', "States.Format('node group {} is {}, not ACTIVE', $.nodegroup, $.before.status)"));
-
-    const update = eks('Set desired size', 'updateNodegroupConfig', { ...nodegroupParams, ScalingConfig: { 'DesiredSize.$': '$.desiredSize' } }, { resultPath: sfn.JsonPath.DISCARD });
-    const restoreFailed = notify(this, 'Report restore failure', topic, 'CRITICAL: gpu-nodegroup-scale could not restore the previous size', '$.error').next(failed);
-    const restore = withPatientRetry(
-      eks('Restore previous size', 'updateNodegroupConfig', { ...nodegroupParams, ScalingConfig: { 'DesiredSize.$': '$.before.desired' } }, { resultPath: sfn.JsonPath.DISCARD }),
     );
-    restore.addCatch(restoreFailed, { resultPath: '$.restoreError' });
-    restore.next(notify(this, 'Report failure (restored)', topic, 'gpu-nodegroup-scale failed after the update (see error); previous size restored', '$.error')).next(failed);
-
-    const wait = new sfn.Wait(this, 'Wait', { time: sfn.WaitTime.secondsPath('$.poll.pollSeconds') });
-    const status = eks('Node group status', 'describeNodegroup', nodegroupParams, {
-      resultSelector: { 'status.$': '$.Nodegroup.Status', 'desired.$': '$.Nodegroup.ScalingConfig.DesiredSize' },
-      resultPath: '$.status',
-    });
     // Instances in service, from the group's Auto Scaling group: EKS itself does not count ready nodes.
     const instances = withRetry(
       new tasks.CallAwsService(this, 'Instances in service', {
         service: 'autoscaling',
         action: 'describeAutoScalingGroups',
-        parameters: { 'AutoScalingGroupNames.$': 'States.Array($.before.asg)' },
+        parameters: { 'AutoScalingGroupNames.$': 'States.Array($.status.asg)' },
         iamAction: 'autoscaling:DescribeAutoScalingGroups',
         // DescribeAutoScalingGroups has no resource-level permissions.
         iamResources: ['*'],
@@ -113,38 +98,33 @@ export class GpuNodegroupScaleRunbook extends Construct {
       transientErrors('AutoScaling'),
     );
     const countInstances = new sfn.Pass(this, 'Count instances', { parameters: { 'inService.$': 'States.ArrayLength($.instances.inService)' }, resultPath: '$.instances' });
-    const countPoll = new sfn.Pass(this, 'Count poll', {
-      parameters: { 'count.$': 'States.MathAdd($.poll.count, 1)', 'pollSeconds.$': '$.poll.pollSeconds', 'maxPolls.$': '$.poll.maxPolls' },
-      resultPath: '$.poll',
-    });
+    const countPoll = new sfn.Pass(this, 'Count poll', { parameters: { 'count.$': 'States.MathAdd($.poll.count, 1)' }, resultPath: '$.poll' });
     const timedOut = new sfn.Pass(this, 'Size not reached', {
-      parameters: { Error: 'NotReady', 'Cause.$': "States.Format('{} did not reach {} instances in {} checks', $.nodegroup, $.desiredSize, $.poll.count)" },
+      parameters: { Error: 'NotReady', 'Cause.$': "States.Format('{} did not reach {} instances in {} checks', $.plan.target.name, $.plan.desiredSize, $.poll.count)" },
       resultPath: '$.error',
-    }).next(restore);
-    const report = notify(this, 'Report done', topic, 'gpu-nodegroup-scale: node group at the requested size', '$.instances').next(new sfn.Succeed(this, 'Scaled'));
+    }).next(release);
+    const done = notify('Report done', 'gpu-nodegroup-scale: node group at the requested size', '$.held', new sfn.Succeed(this, 'Scaled'));
 
-    countPoll.next(new sfn.Choice(this, 'Out of time?').when(sfn.Condition.numberGreaterThanEqualsJsonPath('$.poll.count', '$.poll.maxPolls'), timedOut).otherwise(wait));
+    countPoll.next(new sfn.Choice(this, 'Out of time?').when(sfn.Condition.numberGreaterThanEqualsJsonPath('$.poll.count', '$.plan.maxPolls'), timedOut).otherwise(wait));
     wait.next(status).next(
       new sfn.Choice(this, 'Group active at that size?')
-        .when(sfn.Condition.and(sfn.Condition.stringEquals('$.status.status', 'ACTIVE'), sfn.Condition.numberEqualsJsonPath('$.status.desired', '$.desiredSize')), instances)
+        .when(sfn.Condition.and(sfn.Condition.stringEquals('$.status.status', 'ACTIVE'), sfn.Condition.numberEqualsJsonPath('$.status.desired', '$.held.desired')), instances)
         .otherwise(countPoll),
     );
     instances.next(countInstances).next(
-      new sfn.Choice(this, 'Instances in service?').when(sfn.Condition.numberEqualsJsonPath('$.instances.inService', '$.desiredSize'), report).otherwise(countPoll),
+      new sfn.Choice(this, 'Instances in service?').when(sfn.Condition.numberGreaterThanEqualsJsonPath('$.instances.inService', '$.held.desired'), done).otherwise(countPoll),
     );
+    // A poll that keeps failing: release, report (the error arrives with its own Error and Cause).
+    catchAll([status, instances], release);
 
-    // Before the update nothing has changed: report only. After it, restore the previous size.
-    catchAll([describe, update], reportFailure);
-    catchAll([status, instances], restore);
-    // (A poll error arrives at the restore with its own Error and Cause, not as "size not reached".)
-
-    checkInput.otherwise(defaults);
-    defaults.next(describe).next(validate.otherwise(update));
-    update.next(wait);
+    plan.next(hold).next(startPolling).next(wait);
 
     this.stateMachine = runbookStateMachine(this, 'StateMachine', {
       targets: props.targets,
-      functions: [],
-      definition: checkInput, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
+      functions: [fn],
+      topic,
+      definition: plan,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
   }
 }

@@ -3,11 +3,14 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { alarmToAlarmPattern, ScalerFunction, type ScalerProps } from '../scaler-function';
+import type { TargetSpec } from '../../../lambdas/core/targets';
+import { alarmToAlarmPattern, ScalerFunction } from '../scaler-function';
 import { EmergencyScaleUpRunbook } from './emergency-scale-up';
 import { GpuNodegroupScaleRunbook } from './gpu-nodegroup-scale';
 import { ScaleForEventRunbook } from './scale-for-event';
@@ -17,13 +20,25 @@ export const RUNBOOK_NAMES = ['scale-for-event', 'emergency-scale-up', 'gpu-node
 export type RunbookName = (typeof RUNBOOK_NAMES)[number];
 export const runbookStateMachineName = (prefix: string, runbook: RunbookName) => `${prefix}-${runbook}`;
 
-export interface RunbooksProps extends ScalerProps {
-  /** The emergency Lambda the emergency runbook doubles and resumes with. */
+export interface RunbooksProps {
+  /** Every managed target (the parsed targets document). */
+  readonly targets: readonly TargetSpec[];
+  /** The same document as JSON, for the runbook Lambda's environment. */
+  readonly targetsJson: string;
+  readonly holds: dynamodb.ITable;
+  /** Operators' topic: runbook progress and failures. */
+  readonly topic: sns.ITopic;
+  /** `<pipeline>-<environment>`: prefix of state machine and alarm names. */
+  readonly namePrefix: string;
+  /**
+   * The emergency Lambda the emergency runbook opens and resumes incidents with.
+   * @default - no emergency runbook
+   */
   readonly emergencyFunction?: lambda.IFunction;
   /** Alarms that start the emergency runbook when they go to ALARM. */
   readonly emergencyAlarms: readonly cloudwatch.IAlarm[];
-  /** Minutes the alarms must stay OK before the autoscaler is resumed. */
-  readonly stableMinutes: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -52,11 +67,13 @@ export class Runbooks extends Construct {
       topic: props.topic,
       alarmPrefix: `${props.namePrefix}-runbook`,
       timeout: Duration.seconds(30),
-      environment: { MLSCALE_EMERGENCY_RUNBOOK_ARN: emergencyArn, MLSCALE_EMERGENCY_STABLE_MINUTES: String(props.stableMinutes) },
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
-    this.runbookFunction.role.addToPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [emergencyArn] }));
-    const fn = this.runbookFunction.function;
+    // It writes and releases the runbooks' holds and reconciles their target at once; it reads the incident's alarms.
+    this.runbookFunction.bindReconcile(props.targets, props.holds);
+    this.runbookFunction.bindAlarms(props.targets.flatMap((t) => t.alarms));
+    this.runbookFunction.bindStateMachine(emergencyArn, 'MLSCALE_EMERGENCY_RUNBOOK_ARN');
+    const fn = this.runbookFunction;
     const common = { topic: props.topic, targets: props.targets, ...(props.logRetention ? { logRetention: props.logRetention } : {}) };
 
     this.scaleForEvent = new ScaleForEventRunbook(this, 'ScaleForEvent', { ...common, runbookFunction: fn });
@@ -82,7 +99,7 @@ export class Runbooks extends Construct {
 
     const nodegroups = props.targets.filter((t) => t.kind === 'eks-nodegroup');
     if (nodegroups.length > 0) {
-      this.gpuNodegroupScale = new GpuNodegroupScaleRunbook(this, 'GpuNodegroupScale', { ...common, targets: nodegroups });
+      this.gpuNodegroupScale = new GpuNodegroupScaleRunbook(this, 'GpuNodegroupScale', { ...common, targets: nodegroups, runbookFunction: fn });
       nameStateMachine(this.gpuNodegroupScale.stateMachine, runbookStateMachineName(props.namePrefix, 'gpu-nodegroup-scale'));
     }
 

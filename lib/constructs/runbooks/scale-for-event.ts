@@ -5,12 +5,12 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { TargetSpec } from '../../../lambdas/core/targets';
 import { CapacitySteps, catchAll } from './capacity-steps';
-import { lambdaStep, notify, runbookStateMachine, targetArns } from './common';
+import { lambdaStep, Notify, runbookStateMachine, targetArns, withPatientRetry } from './common';
 
 export interface ScaleForEventProps {
-  /** The runbook Lambda (plan-event, event-capacity). */
+  /** The runbook Lambda (plan-event, hold, release). */
   readonly runbookFunction: lambda.IFunction;
-  /** Targets the runbook may act on. */
+  /** Targets the runbook may watch. */
   readonly targets: readonly TargetSpec[];
   readonly topic: sns.ITopic;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -19,72 +19,74 @@ export interface ScaleForEventProps {
 
 /**
  * Runbook "scale for expected load increase": wait until eventStart − lead,
- * record capacity, raise it (min too, so target tracking cannot undo it),
- * wait until it runs, hold until eventEnd + cooldown, restore the recorded
- * values. Any failure after the raise restores the recorded values and
- * reports; a failure to restore is reported as critical.
+ * write the event's hold (`event:<name>`, ending at eventEnd + cooldown),
+ * wait until the raised capacity runs, report, wait for the end, release.
+ * Nothing here can strand a raise: the hold ends at eventEnd + cooldown by
+ * itself, whether this execution releases it, fails, times out or is
+ * aborted; the reconciler then restores the configured limits, and never
+ * cuts what target tracking added during the event.
  *
- * Input: { target, replicas | multiplier, eventStart, eventEnd, leadMinutes?, cooldownMinutes? }.
+ * Input: { target, replicas | multiplier, eventStart, eventEnd, leadMinutes?, cooldownMinutes?, name? }.
  */
 export class ScaleForEventRunbook extends Construct {
   public readonly stateMachine: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props: ScaleForEventProps) {
     super(scope, id);
-    const arns = targetArns(this, props.targets);
-    const steps = new CapacitySteps(this, arns);
-    const topic = props.topic;
+    const steps = new CapacitySteps(this, targetArns(this, props.targets));
+    const { topic, runbookFunction: fn } = props;
 
     const failed = new sfn.Fail(this, 'Failed', { causePath: '$.error.Cause', errorPath: '$.error.Error' });
-    const rejected = notify(this, 'Report rejected input', topic, 'scale-for-event rejected its input', '$.error').next(
-      new sfn.Fail(this, 'Rejected', { causePath: '$.error.Cause', errorPath: '$.error.Error' }),
-    );
-    const notChanged = notify(this, 'Report failure before any change', topic, 'scale-for-event failed before changing anything', '$.error').next(failed);
+    const rejected = new Notify(this, 'Report rejected input', topic, 'scale-for-event rejected its input', '$.error');
+    rejected.next(new sfn.Fail(this, 'Rejected', { causePath: '$.error.Cause', errorPath: '$.error.Error' }));
 
-    // Failure after the raise: put back what was recorded, then report.
-    const restoreFailed = notify(this, 'Report restore failure', topic, 'CRITICAL: scale-for-event could not restore the recorded capacity', '$.restoreError').next(
-      new sfn.Fail(this, 'Restore failed', { error: 'RestoreFailed', cause: 'the recorded capacity could not be restored; see the notification' }),
-    );
-    const restoreAfterFailure = steps.apply('Restore after failure', '$.recorded', true);
-    restoreAfterFailure.end.next(notify(this, 'Report failure (restored)', topic, 'scale-for-event failed; recorded capacity restored', '$.error')).next(failed);
-    catchAll(restoreAfterFailure.tasks, restoreFailed, '$.restoreError');
-
-    const plan = lambdaStep(this, 'Plan', props.runbookFunction, { action: 'plan-event', 'input.$': '$' }, '$.plan');
-    plan.addCatch(rejected, { resultPath: '$.error' });
-
+    const plan = lambdaStep(this, 'Plan', fn, { action: 'plan-event', 'input.$': '$', 'execution.$': '$$.Execution.Name' }, '$.plan');
+    plan.addCatch(rejected.start, { resultPath: '$.error' });
     const waitForStart = new sfn.Wait(this, 'Wait until eventStart - lead', { time: sfn.WaitTime.timestampPath('$.plan.startAt') });
-    const record = steps.record('Record', '$.recorded');
-    const capacity = lambdaStep(
-      this,
-      'Compute event capacity',
-      props.runbookFunction,
-      { action: 'event-capacity', 'plan.$': '$.plan', 'recorded.$': '$.recorded' },
-      '$.capacity',
+    const hold = lambdaStep(this, 'Hold capacity for the event', fn, { action: 'hold', 'request.$': '$.plan.hold', 'owner.$': '$$.Execution.Name' }, '$.held');
+
+    // A failure while holding: release the hold (or let it end at eventEnd + cooldown), report.
+    const releaseFailed = new Notify(this, 'Report release failure', topic, 'scale-for-event failed and could not release its hold; it ends by itself at eventEnd + cooldown', '$.releaseError');
+    releaseFailed.next(failed);
+    const releaseAfterFailure = withPatientRetry(
+      lambdaStep(this, 'Release after failure', fn, { action: 'release', 'target.$': '$.plan.target.name', 'holder.$': '$.plan.holder' }, '$.released'),
     );
-    const raise = steps.apply('Raise', '$.capacity');
-    const ready = notify(this, 'Report ready', topic, 'scale-for-event: capacity raised and running', '$.capacity');
+    releaseAfterFailure.addCatch(releaseFailed.start, { resultPath: '$.releaseError' });
+    const failedReleased = new Notify(this, 'Report failure (released)', topic, 'scale-for-event failed; its hold is released', '$.error');
+    releaseAfterFailure.next(failedReleased.start);
+    failedReleased.next(failed);
+    hold.addCatch(releaseAfterFailure, { resultPath: '$.error' });
+
+    const ready = new Notify(this, 'Report ready', topic, 'scale-for-event: capacity raised and running', '$.held');
+    // Slow capacity is not a reason to drop the floor: the event is still coming. Say so and keep holding.
+    const notReady = new Notify(this, 'Report not ready', topic, 'scale-for-event: the raised capacity is not running yet; the hold stays', '$.error');
     const waitForEnd = new sfn.Wait(this, 'Wait until eventEnd + cooldown', { time: sfn.WaitTime.timestampPath('$.plan.restoreAt') });
-    const restore = steps.apply('Restore', '$.recorded', true);
-    const done = notify(this, 'Report done', topic, 'scale-for-event: event over, recorded capacity restored', '$.recorded');
+    ready.next(waitForEnd);
+    notReady.next(waitForEnd);
+    const poll = steps.waitUntilReady('Raised', '$.held.desired', ready.start, notReady.start);
+    catchAll(poll.tasks, notReady.start);
 
-    const poll = steps.waitUntilReady('Raised', '$.capacity.desired', ready, restoreAfterFailure.start);
+    const release = withPatientRetry(lambdaStep(this, 'Release the hold', fn, { action: 'release', 'target.$': '$.plan.target.name', 'holder.$': '$.plan.holder' }, '$.released'));
+    const done = new Notify(this, 'Report done', topic, 'scale-for-event: event over, hold released', '$.released');
+    done.next(new sfn.Succeed(this, 'Released'));
+    // The hold ends at eventEnd + cooldown, which is now: a failed release changes nothing that lasts.
+    const releaseLate = new Notify(this, 'Report release failure at the end', topic, 'scale-for-event: could not release its hold, which has ended by itself', '$.releaseError');
+    releaseLate.next(new sfn.Succeed(this, 'Ended by itself'));
+    release.addCatch(releaseLate.start, { resultPath: '$.releaseError' });
+    release.next(done.start);
+    // Only the run that wrote the event's hold releases it: a second run of the same event leaves it to the first.
+    const notOurs = new Notify(this, 'Report hold left to its writer', topic, 'scale-for-event: another run holds this event; its hold is left to it', '$.held');
+    notOurs.next(new sfn.Succeed(this, 'Left to its writer'));
+    waitForEnd.next(new sfn.Choice(this, 'Our hold?').when(sfn.Condition.booleanEquals('$.held.written', false), notOurs.start).otherwise(release));
 
-    // Before the raise nothing has changed: a failure only reports.
-    catchAll([...record.tasks, capacity], notChanged);
-    // From the raise on, every failure restores the recorded values.
-    catchAll([...raise.tasks, ...poll.tasks, ready], restoreAfterFailure.start);
-    catchAll(restore.tasks, restoreFailed, '$.restoreError');
-
-    plan.next(waitForStart).next(record.start);
-    record.end.next(capacity).next(raise.start);
-    raise.end.next(poll.start);
-    ready.next(waitForEnd).next(restore.start);
-    restore.end.next(done).next(new sfn.Succeed(this, 'Restored'));
+    plan.next(waitForStart).next(hold).next(poll.start);
 
     this.stateMachine = runbookStateMachine(this, 'StateMachine', {
       targets: props.targets,
-      functions: [props.runbookFunction],
-      definition: plan, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
+      functions: [fn],
+      topic,
+      definition: plan,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
   }
 }
-

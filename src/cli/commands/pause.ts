@@ -1,111 +1,147 @@
 import type { Command } from 'commander';
-import { autoscaling } from '../../../lambdas/aws/clients/autoscaling';
-import { ecs } from '../../../lambdas/aws/clients/ecs';
-import { eks } from '../../../lambdas/aws/clients/eks';
-import { setServiceDesired, updateServiceScaling } from '../../../lambdas/aws/ecs-services';
-import { PAUSED_TAG } from '../../../lambdas/aws/eks-nodegroup-target';
-import { tagNodegroup, untagNodegroup, updateNodegroupScaling } from '../../../lambdas/aws/eks-nodegroups';
-import { NOT_SUSPENDED, type Suspension } from '../../../lambdas/core/emergency';
-import { via } from '../aws';
-import { CliError } from '../errors';
-import { mustRead } from '../inventory';
-import { out, outputOption, printJson, type OutputFormat } from '../output';
-import { DEFAULT_NAMESPACE, qualified, type ResourceRef } from '../resource';
+import { epochSeconds, MANUAL_HOLDER, PAUSE_HOLDER, type Hold } from '../../../lambdas/core/holds';
+import { holdDuration } from '../args';
+import { holdStore, loadScope, managedTarget, scopeOptions, type ScopeOptions } from '../context';
+import { remaining } from '../holds-view';
+import { isDocument, isoSeconds, out, outputOption, printDocument, type OutputFormat } from '../output';
+import { changeLines, heldSummary, reconcileNow } from '../reconcile-pass';
+import { qualified } from '../resource';
+import { readTargetState } from '../target-state';
+import { holdLine } from './scale';
 
-/** Everything automatic suspended: KEDA's "paused" on Application Auto Scaling. */
-export const ALL_SUSPENDED: Suspension = { dynamicIn: true, dynamicOut: true, scheduled: true };
-
-/** A node group's min size before `scale --replicas 0` lowered it (EKS needs min <= desired): resume restores it. */
-export const PAUSED_MIN_TAG = 'mlscale:paused-min-size';
-
-interface PauseOptions {
-  readonly namespace: string;
+interface PauseOptions extends ScopeOptions {
+  readonly for?: string;
   readonly output: OutputFormat;
 }
 
-export const resumeCommand = (ref: ResourceRef, namespace: string) => `mlscale resume ${ref.kind}/${ref.name} -n ${namespace}`;
-
-function notAutoscaled(ref: ResourceRef, namespace: string, verb: string): CliError {
-  return new CliError(`${qualified(ref)} in namespace '${namespace}' has no scalable target (Application Auto Scaling): nothing to ${verb}`);
-}
+/** The default length of `mlscale pause`: a working session, not a forgotten week. */
+export const DEFAULT_PAUSE = '4h';
 
 async function pause(first: string, second: string | undefined, opts: PauseOptions): Promise<void> {
-  const { ref, namespace, view } = await mustRead(first, second, opts.namespace);
-  const lines: string[] = [];
-  if (view.paused) {
-    lines.push(`${qualified(ref)} is already paused in namespace ${namespace}`);
-  } else if (ref.kind === 'service') {
-    if (!view.limits) throw notAutoscaled(ref, namespace, 'pause');
-    await via(autoscaling, () => updateServiceScaling(namespace, ref.name, { suspension: ALL_SUSPENDED }));
-    lines.push(`${qualified(ref)} paused in namespace ${namespace}`);
-    lines.push(`dynamic scaling in/out and scheduled scaling suspended; ${view.desired} replicas kept until '${resumeCommand(ref, namespace)}'`);
-  } else {
-    await via(eks, () => tagNodegroup(view.arn!, { [PAUSED_TAG]: 'true' }));
-    lines.push(`${qualified(ref)} paused in namespace ${namespace}`);
-    lines.push(`tagged ${PAUSED_TAG}=true: the scale-to-zero Lambda leaves it at ${view.desired} nodes until '${resumeCommand(ref, namespace)}'`);
+  const forSeconds = holdDuration(opts.for ?? DEFAULT_PAUSE);
+  const scope = loadScope(opts);
+  const m = managedTarget(scope, first, second, opts.namespace);
+  const now = new Date();
+  const createdAt = epochSeconds(now.getTime());
+  const user = process.env.USER;
+  const hold: Hold = {
+    target: m.spec.name,
+    holder: PAUSE_HOLDER,
+    suspendScaleIn: true,
+    suspendScaleOut: true,
+    suspendScheduled: true,
+    reason: `mlscale pause${user ? ` by ${user}` : ''}`,
+    createdAt,
+    expiresAt: createdAt + forSeconds,
+  };
+
+  const before = await readTargetState(m);
+  const store = holdStore(scope);
+  await store.put(hold);
+  const o = await reconcileNow(m.spec, store, now, 'hold pause is written');
+
+  if (isDocument(opts.output)) {
+    printDocument(opts.output, {
+      kind: m.ref.kind,
+      name: m.ref.name,
+      namespace: m.namespace,
+      target: m.spec.name,
+      paused: true,
+      replicas: o.desired,
+      expiresAt: isoSeconds(hold.expiresAt),
+      minCapacity: o.min,
+      maxCapacity: o.max,
+      holds: o.holds,
+      why: o.why,
+    });
+    return;
   }
-  report(opts.output, lines, { kind: ref.kind, name: ref.name, namespace, paused: true, changed: !view.paused, replicas: view.desired });
+  if (opts.output === 'name') {
+    out(qualified(m.ref));
+    return;
+  }
+  out(`${qualified(m.ref)} paused in namespace ${m.namespace}: ${o.desired} replicas kept for ${remaining(hold.expiresAt, now.getTime())}; nothing automatic moves them`);
+  out(holdLine(scope, m, hold));
+  for (const line of changeLines(before, o, m.spec.kind)) out(line);
 }
 
 async function resume(first: string, second: string | undefined, opts: PauseOptions): Promise<void> {
-  const { ref, namespace, view } = await mustRead(first, second, opts.namespace);
-  const lines: string[] = [];
-  let replicas = view.desired;
-  let minCapacity = view.limits?.min ?? null;
-  const s = view.suspension;
-  const suspended = s.dynamicIn || s.dynamicOut || s.scheduled;
-  let changed = true;
-  if (ref.kind === 'service') {
-    if (!view.limits) throw notAutoscaled(ref, namespace, 'resume');
-    if (!suspended) {
-      changed = false;
-      lines.push(`${qualified(ref)} is not paused in namespace ${namespace}`);
-    } else {
-      await via(autoscaling, () => updateServiceScaling(namespace, ref.name, { suspension: NOT_SUSPENDED }));
-      lines.push(`${qualified(ref)} resumed in namespace ${namespace}`);
-      if (view.desired < view.limits.min) {
-        // Back under the autoscaler, never below its minimum (after `scale --replicas 0`).
-        replicas = view.limits.min;
-        await via(ecs, () => setServiceDesired(namespace, ref.name, replicas));
-        lines.push(`desired raised from ${view.desired} to ${replicas} replicas (min capacity)`);
-      }
-    }
-  } else if (!view.paused) {
-    changed = false;
-    lines.push(`${qualified(ref)} is not paused in namespace ${namespace}`);
-  } else {
-    const savedMin = Number(view.tags?.[PAUSED_MIN_TAG]);
-    await via(eks, () => untagNodegroup(view.arn!, [PAUSED_TAG, PAUSED_MIN_TAG]));
-    lines.push(`${qualified(ref)} resumed in namespace ${namespace}`);
-    const limits = view.limits!;
-    if (Number.isInteger(savedMin) && savedMin > limits.min && savedMin <= limits.max) {
-      replicas = Math.max(view.desired, savedMin);
-      minCapacity = savedMin;
-      await via(eks, () => updateNodegroupScaling(namespace, ref.name, { minSize: savedMin, desiredSize: replicas }));
-      lines.push(`min capacity restored from ${limits.min} to ${savedMin}${replicas !== view.desired ? `; desired raised from ${view.desired} to ${replicas}` : ''}`);
-    }
-  }
-  report(opts.output, lines, { kind: ref.kind, name: ref.name, namespace, paused: false, changed, replicas, minCapacity });
-}
+  const scope = loadScope(opts);
+  const m = managedTarget(scope, first, second, opts.namespace);
+  const now = new Date();
 
-function report(format: OutputFormat, lines: readonly string[], json: Record<string, unknown>): void {
-  if (format === 'json') printJson(json);
-  else lines.forEach((l) => out(l));
+  const before = await readTargetState(m);
+  const store = holdStore(scope);
+  const released: string[] = [];
+  for (const holder of [PAUSE_HOLDER, MANUAL_HOLDER]) if (await store.release(m.spec.name, holder)) released.push(holder);
+  const o = await reconcileNow(m.spec, store, now, released.length ? `hold ${released.join(' and ')} released` : 'nothing to release');
+
+  if (isDocument(opts.output)) {
+    printDocument(opts.output, {
+      kind: m.ref.kind,
+      name: m.ref.name,
+      namespace: m.namespace,
+      target: m.spec.name,
+      released,
+      replicas: o.desired,
+      minCapacity: o.min,
+      maxCapacity: o.max,
+      paused: o.paused,
+      holds: o.holds,
+      why: o.why,
+    });
+    return;
+  }
+  if (opts.output === 'name') {
+    out(qualified(m.ref));
+    return;
+  }
+  const verb = released.length ? 'resumed' : 'was not paused or scaled by hand (no pause or manual hold)';
+  out(`${qualified(m.ref)} ${verb}: ${heldSummary(before, o)}`);
+  if (released.length) out(`released: ${released.join(', ')}`);
+  for (const line of changeLines(before, o, m.spec.kind)) out(line);
 }
 
 export function registerPauseCommands(program: Command): void {
-  for (const [verb, action, what] of [
-    ['pause', pause, 'suspend automatic scaling (ECS: dynamic scale-in/out and scheduled scaling; node group: the mlscale:paused tag); capacity stays as it is'],
-    ['resume', resume, 'hand a paused service or node group back to its autoscaler'],
-  ] as const) {
+  scopeOptions(
     program
-      .command(verb)
-      .description(what)
+      .command('pause')
+      .description('hold a managed target where it is: every kind of automatic scaling suspended until --for ends or resume')
       .argument('<resource>', 'NAME, service/NAME or nodegroup/NAME (or TYPE NAME)')
-      .argument('[name]', 'the name, when TYPE is given as its own word')
-      .option('-n, --namespace <namespace>', 'ECS cluster (services) or EKS cluster (node groups)', DEFAULT_NAMESPACE)
-      .addOption(outputOption())
-      .addHelpText('after', `\nExamples:\n  mlscale ${verb} engine -n pipestream\n  mlscale ${verb} nodegroup/gpu-workers -n ml-prod`)
-      .action(async (first: string, second: string | undefined, opts: PauseOptions) => action(first, second, opts));
-  }
+      .argument('[name]', 'the name, when TYPE is given as its own word'),
+  )
+    .option('--for <duration>', `how long the pause lasts: 30m, 4h, 1d … at most 7d (default: ${DEFAULT_PAUSE})`)
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+Writes the 'pause' hold (scale-in, scale-out and scheduled scaling suspended; nothing automatic
+moves desired) and reconciles. It ends by itself after --for (default ${DEFAULT_PAUSE}, at most 7d).
+
+Examples:
+  mlscale pause engine
+  mlscale pause nodegroup/gpu-workers --for 30m`,
+    )
+    .action(async (first: string, second: string | undefined, opts: PauseOptions) => pause(first, second, opts));
+
+  scopeOptions(
+    program
+      .command('resume')
+      .description("hand a target back to its autoscaler: release this CLI's pause and manual holds and reconcile")
+      .argument('<resource>', 'NAME, service/NAME or nodegroup/NAME (or TYPE NAME)')
+      .argument('[name]', 'the name, when TYPE is given as its own word'),
+  )
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+Releases the 'pause' and 'manual' holds (other holders' holds stay: see 'mlscale holds NAME')
+and reconciles: the limits go back to the config and the other holds, desired is raised to
+min if it is below it and otherwise left to the autoscaler.
+
+Examples:
+  mlscale resume engine
+  mlscale resume nodegroup/gpu-workers`,
+    )
+    .action(async (first: string, second: string | undefined, opts: PauseOptions) => resume(first, second, opts));
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { positiveNumber, utilization, wholeNumber } from '../args';
-import { out, outputOption, printJson, renderTable, type OutputFormat } from '../output';
+import { fraction, positiveNumber, wholeNumber } from '../args';
+import { isDocument, out, outputOption, printDocument, renderTable, type OutputFormat } from '../output';
 import { planCapacity, type PlanOption } from '../plan/capacity-plan';
 import { DEFAULT_PLAN_TABLE, loadPlanTable } from '../plan/plan-table';
 
@@ -17,9 +17,10 @@ interface PlanOptions {
 const money = (n: number) => `$${n.toFixed(2)}`;
 const percent = (f: number) => `${Math.round(f * 100)}%`;
 
+/** `yes`, or what misses: `no(p95)`, `no(budget)`, `no(p95,budget)` (one token). */
 function fit(o: PlanOption): string {
-  const misses = [o.meetsLatency ? '' : 'p95 too high', o.withinBudget ? '' : 'over budget'].filter(Boolean);
-  return misses.length === 0 ? 'yes' : misses.join(', ');
+  const misses = [o.meetsLatency ? '' : 'p95', o.withinBudget ? '' : 'budget'].filter(Boolean);
+  return misses.length === 0 ? 'yes' : `no(${misses.join(',')})`;
 }
 
 function optionJson(o: PlanOption) {
@@ -45,7 +46,7 @@ function optionJson(o: PlanOption) {
 function plan(opts: PlanOptions): void {
   const input = {
     rps: positiveNumber(opts.rps, '--rps'),
-    targetUtilization: utilization(opts.targetUtilization, '--target-utilization'),
+    targetUtilization: fraction(opts.targetUtilization, '--target-utilization'),
     minReplicas: wholeNumber(opts.minReplicas, '--min-replicas', 1),
     ...(opts.p95Ms !== undefined ? { p95Ms: positiveNumber(opts.p95Ms, '--p95-ms') } : {}),
     ...(opts.budget !== undefined ? { budgetUsdPerHour: positiveNumber(opts.budget.replace(/^\$/, ''), '--budget') } : {}),
@@ -53,8 +54,8 @@ function plan(opts: PlanOptions): void {
   const table = loadPlanTable(opts.table ?? DEFAULT_PLAN_TABLE);
   const result = planCapacity(table.profiles, input);
 
-  if (opts.output === 'json') {
-    printJson({
+  if (isDocument(opts.output)) {
+    printDocument(opts.output, {
       input,
       table: { source: table.source, workload: table.workload, region: table.region },
       formula: 'replicas = max(minReplicas, ceil(rps / (workers * rpsPerWorker * targetUtilization)))',
@@ -64,6 +65,12 @@ function plan(opts: PlanOptions): void {
     });
     return;
   }
+  if (opts.output === 'name') {
+    // Cheapest first, the ones that fit only: `mlscale plan ... -o name | head -1` is the recommendation.
+    result.options.filter((o) => o.meetsLatency && o.withinBudget).forEach((o) => out(`profile.mlscale/${o.profile.name}`));
+    return;
+  }
+  const wide = opts.output === 'wide';
   const limits = [input.p95Ms !== undefined ? `p95 <= ${input.p95Ms} ms` : '', input.budgetUsdPerHour !== undefined ? `budget ${money(input.budgetUsdPerHour)}/h` : '']
     .filter(Boolean)
     .map((s) => `, ${s}`)
@@ -73,14 +80,31 @@ function plan(opts: PlanOptions): void {
   out();
   out(
     renderTable(
-      ['PROFILE', 'SIZE', 'WORKERS', 'REQ/S/WORKER', 'REPLICAS', 'UTIL', '$/HOUR', '$/1M REQ', 'P95 MS', 'FITS'],
+      [
+        'PROFILE',
+        ...(wide ? ['KIND'] : []),
+        'SIZE',
+        'WORKERS',
+        'RPS_PER_WORKER',
+        ...(wide ? ['RPS_PER_REPLICA', 'PLANNED_RPS'] : []),
+        'REPLICAS',
+        'UTIL',
+        ...(wide ? ['USD_PER_REPLICA_HOUR'] : []),
+        'USD_PER_HOUR',
+        'USD_PER_1M_REQ',
+        'P95_MS',
+        'FITS',
+      ],
       result.options.map((o) => [
         o.profile.name,
+        ...(wide ? [o.profile.kind] : []),
         o.profile.size,
         o.profile.workers,
         o.profile.rpsPerWorker,
+        ...(wide ? [o.rpsPerReplica, Math.round(o.plannedRpsPerReplica * 100) / 100] : []),
         o.replicas,
         percent(o.utilization),
+        ...(wide ? [o.profile.usdPerHour.toFixed(4)] : []),
         o.usdPerHour.toFixed(2),
         o.usdPerMillionRequests.toFixed(3),
         o.profile.p95Ms,
@@ -106,7 +130,7 @@ export function registerPlanCommand(program: Command): void {
     .requiredOption('--rps <requests>', 'peak requests per second to serve')
     .option('--p95-ms <ms>', 'required p95 latency in milliseconds')
     .option('--budget <usdPerHour>', 'most to spend, USD per hour')
-    .option('--target-utilization <fraction>', 'share of each replica to plan for: 0.7, 70 or 70%', '0.7')
+    .option('--target-utilization <fraction>', 'share of each replica to plan for, in (0, 1]: 0.7 (or 70%)', '0.7')
     .option('--min-replicas <count>', 'fewest replicas of any profile', '1')
     .option('--table <file>', 'price/performance table (default: config/plan-table.json of this checkout)')
     .addOption(outputOption())
@@ -123,7 +147,8 @@ assumptions in config/plan-table.json, documented in docs/plan.md: edit them.
 Examples:
   mlscale plan --rps 500
   mlscale plan --rps 500 --p95-ms 50 --budget 3
-  mlscale plan --rps 40 --target-utilization 60% -o json`,
+  mlscale plan --rps 40 --target-utilization 0.6 -o json
+  mlscale plan --rps 500 --p95-ms 50 -o name | head -1`,
     )
     .action((opts: PlanOptions) => plan(opts));
 }

@@ -1,19 +1,19 @@
 import type { Command } from 'commander';
-import { sfn } from '../../../lambdas/aws/clients/sfn';
-import { startRunbook } from '../../../lambdas/aws/runbook-executions';
-import { executionArnOf, findStateMachineArn } from '../../../lambdas/aws/state-machines';
+import { executionArnOf, findStateMachineArn, startRunbook } from '../../../lambdas/aws/step-functions';
+import type { ResolvedEnvironment } from '../../../lambdas/core/config';
 import { executionName, minuteStamp, planEmergencyRunbook, planEvent, RunbookInputError } from '../../../lambdas/core/runbook-plan';
-import { parseTime, wholeNumber } from '../args';
-import { via } from '../aws';
+import { interval, parseTime, wholeNumber } from '../args';
+import { loadScope, managedTarget, scopeOptions, type Scope, type ScopeOptions } from '../context';
 import { CliError } from '../errors';
 import { duration, followExecution, type FollowResult } from '../follow';
-import { err, out, outputOption, printJson, type OutputFormat } from '../output';
-import { parseResource } from '../resource';
-import { DEFAULT_CONFIG, DEFAULT_ENV, loadRunbookConfig, stateMachineName, type RunbookConfig, type RunbookName } from '../runbook-config';
+import { err, isDocument, out, outputOption, printDocument, type OutputFormat } from '../output';
 
-interface RunbookOptions {
-  readonly config?: string;
-  readonly env: string;
+export type RunbookName = 'scale-for-event' | 'emergency-scale-up' | 'gpu-nodegroup-scale';
+
+/** The deployed name of a runbook state machine (lib/constructs/runbooks/runbooks.ts: `<pipeline>-<environment>-<runbook>`). */
+export const stateMachineName = (env: Pick<ResolvedEnvironment, 'pipeline' | 'name'>, runbook: RunbookName) => `${env.pipeline}-${env.name}-${runbook}`;
+
+interface RunbookOptions extends ScopeOptions {
   readonly stateMachineArn?: string;
   readonly wait?: boolean;
   readonly interval: string;
@@ -36,18 +36,8 @@ interface Prepared {
   readonly target: string;
   readonly input: Record<string, unknown>;
   readonly execution: string;
-  readonly config?: RunbookConfig;
+  readonly scope: Scope;
   readonly intervalMs: number;
-}
-
-function common(opts: RunbookOptions): { config?: RunbookConfig; intervalMs: number } {
-  const intervalMs = wholeNumber(opts.interval, '--interval') * 1000;
-  if (opts.stateMachineArn !== undefined && !STATE_MACHINE_ARN.test(opts.stateMachineArn)) {
-    throw new CliError(`--state-machine-arn must be a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>), got '${opts.stateMachineArn}'`);
-  }
-  // With an explicit ARN the config is only read when asked for (to validate the target).
-  const config = opts.stateMachineArn === undefined || opts.config !== undefined ? loadRunbookConfig(opts.config, opts.env) : undefined;
-  return { ...(config ? { config } : {}), intervalMs };
 }
 
 /** The runbooks' own input checks (lambdas/core/runbook-plan.ts), run here so a bad start changes nothing. */
@@ -60,63 +50,75 @@ function validate<T>(check: () => T): T {
   }
 }
 
-function targetName(first: string, second: string | undefined): string {
-  return parseResource(first, second).name;
+function common(first: string, second: string | undefined, opts: RunbookOptions): { scope: Scope; target: string; intervalMs: number } {
+  const intervalMs = interval(opts.interval);
+  if (opts.stateMachineArn !== undefined && !STATE_MACHINE_ARN.test(opts.stateMachineArn)) {
+    throw new CliError(`--state-machine-arn must be a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>), got '${opts.stateMachineArn}'`);
+  }
+  const scope = loadScope(opts);
+  return { scope, target: managedTarget(scope, first, second, opts.namespace).spec.name, intervalMs };
 }
 
 async function start(prepared: Prepared, opts: RunbookOptions): Promise<void> {
-  const { runbook, target, input, execution, config } = prepared;
-  const json = opts.output === 'json';
+  const { runbook, target, input, execution, scope } = prepared;
+  const doc = isDocument(opts.output);
   let stateMachineArn = opts.stateMachineArn;
   if (stateMachineArn === undefined) {
-    const name = stateMachineName(config!.environment, runbook);
-    stateMachineArn = await via(sfn, () => findStateMachineArn(name));
+    const name = stateMachineName(scope.environment, runbook);
+    stateMachineArn = await findStateMachineArn(name);
     if (!stateMachineArn) {
-      throw new CliError(`State machine '${name}' not found (is the ${config!.environment.stackName} stack deployed in this account and region? or pass --state-machine-arn)`);
+      throw new CliError(`State machine '${name}' not found (is the ${scope.environment.stackName} stack deployed in this account and region? or pass --state-machine-arn)`);
     }
   }
   const arn = stateMachineArn;
-  const result = await via(sfn, () => startRunbook(arn, execution, input));
+  const result = await startRunbook(arn, execution, input);
   const executionArn = result.executionArn ?? executionArnOf(arn, execution);
   const summary = { runbook, target, input, stateMachineArn: arn, execution, executionArn, started: result.started, alreadyRunning: !result.started };
 
-  const say = json ? err : out;
+  // stdout carries the document or the names alone; progress goes to stderr then.
+  const say = doc || opts.output === 'name' ? err : out;
   if (result.started) say(`runbook.mlscale/${runbook} started for ${target} (execution ${execution})`);
   else say(`runbook.mlscale/${runbook} is already running for that incident: execution ${execution} of ${target}; not started again`);
+  if (opts.output === 'name') out(`execution.mlscale/${execution}`);
 
   if (!opts.wait) {
-    if (json) printJson(summary);
+    if (doc) printDocument(opts.output as 'json' | 'yaml', summary);
     return;
   }
   say(`following ${execution} (Ctrl-C stops following, not the runbook)`);
   const final: FollowResult = await followExecution(executionArn, prepared.intervalMs, say);
   const took = duration(final.startDate, final.stopDate);
   const failure = final.status === 'SUCCEEDED' ? undefined : [final.error, final.cause].filter(Boolean).join(': ');
-  if (json) {
-    printJson({ ...summary, status: final.status, states: final.states, ...(final.error ? { error: final.error } : {}), ...(final.cause ? { cause: final.cause } : {}) });
+  if (doc) {
+    printDocument(opts.output as 'json' | 'yaml', {
+      ...summary,
+      status: final.status,
+      states: final.states,
+      ...(final.error ? { error: final.error } : {}),
+      ...(final.cause ? { cause: final.cause } : {}),
+    });
   } else {
-    out(`execution ${execution} ${final.status}${took ? ` in ${took}` : ''}${failure ? `: ${failure}` : ''}`);
+    say(`execution ${execution} ${final.status}${took ? ` in ${took}` : ''}${failure ? `: ${failure}` : ''}`);
   }
   if (final.status !== 'SUCCEEDED') throw new CliError(`runbook ${runbook} for ${target} ended ${final.status}${failure ? `: ${failure}` : ''}`);
 }
 
 function emergencyPrepared(first: string, second: string | undefined, opts: RunbookOptions, now: Date): Prepared {
-  const target = targetName(first, second);
-  const { config, intervalMs } = common(opts);
+  const { scope, target, intervalMs } = common(first, second, opts);
   const input = { target };
-  if (config) validate(() => planEmergencyRunbook(input, config.targets, config.environment.emergency.stableMinutes));
+  validate(() => planEmergencyRunbook(input, scope.doc, scope.environment.emergency.stableMinutes));
   const execution = executionName(target, 'manual', minuteStamp(now.toISOString()));
-  return { runbook: 'emergency-scale-up', target, input, execution, ...(config ? { config } : {}), intervalMs };
+  return { runbook: 'emergency-scale-up', target, input, execution, scope, intervalMs };
 }
 
 function prescalePrepared(first: string, second: string | undefined, opts: PrescaleOptions, now: Date): Prepared {
-  const target = targetName(first, second);
   const replicas = wholeNumber(opts.replicas, '--replicas', 1);
   const at = parseTime(opts.at, '--at', now);
   const until = parseTime(opts.until, '--until', now);
   if (until <= at) throw new CliError(`--until must be after --at, got ${until.toISOString()} <= ${at.toISOString()}`);
   const lead = opts.leadMinutes !== undefined ? wholeNumber(opts.leadMinutes, '--lead-minutes') : undefined;
   const cooldown = opts.cooldownMinutes !== undefined ? wholeNumber(opts.cooldownMinutes, '--cooldown-minutes') : undefined;
+  const { scope, target, intervalMs } = common(first, second, opts);
   const input = {
     target,
     replicas,
@@ -125,20 +127,16 @@ function prescalePrepared(first: string, second: string | undefined, opts: Presc
     ...(lead !== undefined ? { leadMinutes: lead } : {}),
     ...(cooldown !== undefined ? { cooldownMinutes: cooldown } : {}),
   };
-  const { config, intervalMs } = common(opts);
-  if (config) validate(() => planEvent(input, config.targets, now));
-  else if (until.getTime() + (cooldown ?? 20) * 60_000 <= now.getTime()) throw new CliError(`the event is over: --until ${until.toISOString()} has passed`);
+  validate(() => planEvent(input, scope.doc, now));
   const execution = executionName(target, minuteStamp(input.eventStart));
-  return { runbook: 'scale-for-event', target, input, execution, ...(config ? { config } : {}), intervalMs };
+  return { runbook: 'scale-for-event', target, input, execution, scope, intervalMs };
 }
 
 function runbookOptions(cmd: Command): Command {
-  return cmd
-    .option('--config <file>', `mlscale config that names the pipeline (default: ${DEFAULT_CONFIG})`)
-    .option('--env <name>', 'environment of the config', DEFAULT_ENV)
+  return scopeOptions(cmd)
     .option('--state-machine-arn <arn>', 'start this state machine instead of finding it by name')
     .option('--wait', 'follow the execution: one line per state entered, then the final status (non-zero exit if it failed)')
-    .option('--interval <seconds>', 'seconds between polls with --wait', '5')
+    .option('--interval <duration>', 'time between polls with --wait (at least 1s)', '5s')
     .addOption(outputOption());
 }
 
@@ -147,7 +145,7 @@ export function registerRunbookCommands(program: Command): void {
     program
       .command('emergency')
       .description('start the emergency-scale-up runbook for a target: double capacity now, hold it until the alarms are OK')
-      .argument('<target>', 'a target of the config: a pool (ECS service) name, or service/NAME')
+      .argument('<target>', 'a managed target: NAME or service/NAME')
       .argument('[name]', 'the name, when TYPE is given as its own word'),
   )
     .addHelpText(
@@ -167,7 +165,7 @@ Examples:
     program
       .command('prescale')
       .description('start the scale-for-event runbook: hold N replicas from --at (minus the lead time) until --until (plus cooldown)')
-      .argument('<target>', 'a target of the config: a pool (ECS service) or node group name')
+      .argument('<target>', 'a managed target: NAME, service/NAME or nodegroup/NAME')
       .argument('[name]', 'the name, when TYPE is given as its own word')
       .requiredOption('--replicas <count>', 'replicas to hold during the event (>= 1)')
       .requiredOption('--at <time>', "event start: ISO-8601 (UTC when no zone is given), 'now' or +30m / +2h / +1d")

@@ -1,142 +1,117 @@
 import type { Command } from 'commander';
-import { autoscaling } from '../../../lambdas/aws/clients/autoscaling';
-import { ecs } from '../../../lambdas/aws/clients/ecs';
-import { eks } from '../../../lambdas/aws/clients/eks';
-import { setServiceDesired, updateServiceScaling, type ScalingChange } from '../../../lambdas/aws/ecs-services';
-import { PAUSED_TAG } from '../../../lambdas/aws/eks-nodegroup-target';
-import { tagNodegroup, updateNodegroupScaling } from '../../../lambdas/aws/eks-nodegroups';
-import { wholeNumber } from '../args';
-import { via } from '../aws';
-import { mustRead, type ResourceView } from '../inventory';
-import { err, out, outputOption, printJson, type OutputFormat } from '../output';
-import { checkName, DEFAULT_NAMESPACE, parseResource, qualified, type ResourceRef } from '../resource';
-import { planScale, type ScalePlan } from '../scale-plan';
-import { ALL_SUSPENDED, PAUSED_MIN_TAG, resumeCommand } from './pause';
+import { isActive, PAUSE_HOLDER, type Hold } from '../../../lambdas/core/holds';
+import { emergencyCeiling } from '../../../lambdas/core/targets';
+import { holdDuration, wholeNumber } from '../args';
+import { holdStore, loadScope, managedTarget, scopeArgs, scopeOptions, type Managed, type Scope, type ScopeOptions } from '../context';
+import { sets } from '../holds-view';
+import { err, isDocument, isoSeconds, out, outputOption, printDocument, type OutputFormat } from '../output';
+import { changeLines, reconcileNow } from '../reconcile-pass';
+import { argumentOf, qualified } from '../resource';
+import { planScale, SCALE_BY } from '../scale-plan';
+import { readTargetState } from '../target-state';
 
-interface ScaleOptions {
+interface ScaleOptions extends ScopeOptions {
   readonly replicas: string;
-  readonly namespace: string;
   readonly raiseMax?: boolean;
   readonly min?: string;
+  readonly for: string;
   readonly output: OutputFormat;
 }
 
-/** The lines that explain a scale, after the kubectl-style first line. */
-function explain(ref: ResourceRef, namespace: string, view: ResourceView, plan: ScalePlan, explicitMin: boolean): string[] {
-  const lines: string[] = [];
-  const autoscaler = ref.kind === 'service' ? 'target tracking' : 'the scale-to-zero Lambda';
-  if (plan.max) lines.push(`max capacity raised from ${plan.max.from} to ${plan.max.to} (--raise-max)`);
-  if (plan.min) {
-    const { from, to } = plan.min;
-    if (explicitMin) lines.push(`min capacity set from ${from} to ${to} (--min)`);
-    else if (plan.pause) lines.push(`min capacity lowered from ${from} to 0 (EKS needs min <= desired; resume restores ${from})`);
-    else if (to > from) lines.push(`min capacity raised from ${from} to ${to} so ${autoscaler} does not undo the manual scale`);
-    else lines.push(`min capacity lowered from ${from} to ${to} so ${autoscaler} does not scale it back up`);
-  }
-  if (plan.pause) {
-    if (ref.kind === 'nodegroup') {
-      lines.push(`paused: tagged ${PAUSED_TAG}=true; '${resumeCommand(ref, namespace)}' hands it back to the scale-to-zero Lambda`);
-    } else if (view.limits) {
-      const { min, max } = view.limits;
-      const kept = plan.min ? `max ${max} kept` : `min ${min} and max ${max} kept`;
-      lines.push(`paused: automatic scaling suspended (${kept}); '${resumeCommand(ref, namespace)}' hands it back to its autoscaler`);
-    } else {
-      lines.push('no scalable target: nothing autoscales this service, so there is nothing to pause');
-    }
-  } else if (view.paused) {
-    lines.push(`automatic scaling stays paused; '${resumeCommand(ref, namespace)}' hands it back to its autoscaler`);
-  }
-  return lines;
-}
+/** `mlscale release engine manual`, with the flags that select the same environment. */
+export const releaseCommand = (scope: Scope, m: Managed, holder: string) => `mlscale release ${argumentOf(m.ref)} ${holder}${scopeArgs(scope)}`;
+export const resumeCommand = (scope: Scope, m: Managed) => `mlscale resume ${argumentOf(m.ref)}${scopeArgs(scope)}`;
 
-async function applyService(namespace: string, name: string, view: ResourceView, plan: ScalePlan): Promise<void> {
-  const change: ScalingChange = {
-    ...(plan.min ? { min: plan.min.to } : {}),
-    ...(plan.max ? { max: plan.max.to } : {}),
-    // Suspend before desired drops to 0, so the autoscaler cannot scale it straight back.
-    ...(plan.pause && !view.paused ? { suspension: ALL_SUSPENDED } : {}),
-  };
-  if (view.limits && Object.keys(change).length > 0) await via(autoscaling, () => updateServiceScaling(namespace, name, change));
-  await via(ecs, () => setServiceDesired(namespace, name, plan.to));
-}
-
-async function applyNodegroup(namespace: string, name: string, view: ResourceView, plan: ScalePlan): Promise<void> {
-  if (plan.pause && !view.paused) {
-    // Tag first: the scale-to-zero Lambda must not wake the group between the two calls.
-    const tags: Record<string, string> = { [PAUSED_TAG]: 'true' };
-    if (plan.min && plan.min.from > 0) tags[PAUSED_MIN_TAG] = String(plan.min.from);
-    await via(eks, () => tagNodegroup(view.arn!, tags));
-  }
-  // EKS rejects an update that changes nothing.
-  if (plan.to === plan.from && !plan.min && !plan.max) return;
-  await via(eks, () =>
-    updateNodegroupScaling(namespace, name, {
-      ...(plan.min ? { minSize: plan.min.to } : {}),
-      ...(plan.max ? { maxSize: plan.max.to } : {}),
-      desiredSize: plan.to,
-    }),
-  );
+/** `hold manual: floor 6 until 2026-12-02T11:00:00Z; 'mlscale release engine manual' ends it sooner`. */
+export function holdLine(scope: Scope, m: Managed, h: Hold): string {
+  const ender = h.holder === PAUSE_HOLDER ? resumeCommand(scope, m) : releaseCommand(scope, m, h.holder);
+  return `hold ${h.holder}: ${sets(h)} until ${isoSeconds(h.expiresAt)}; '${ender}' ends it sooner`;
 }
 
 async function scale(first: string, second: string | undefined, opts: ScaleOptions): Promise<void> {
   // Every argument is checked before the first AWS call.
   const replicas = wholeNumber(opts.replicas, '--replicas');
-  const explicitMin = opts.min !== undefined ? wholeNumber(opts.min, '--min') : undefined;
-  parseResource(first, second);
-  checkName(opts.namespace, 'namespace');
+  const min = opts.min !== undefined ? wholeNumber(opts.min, '--min') : undefined;
+  const forSeconds = holdDuration(opts.for);
+  const scope = loadScope(opts);
+  const m = managedTarget(scope, first, second, opts.namespace);
+  const now = new Date();
+  const plan = planScale(m.spec, { replicas, ...(min !== undefined ? { min } : {}), raiseMax: Boolean(opts.raiseMax), forSeconds, user: process.env.USER || undefined, now });
 
-  const { ref, namespace, view } = await mustRead(first, second, opts.namespace);
-  const plan = planScale(ref.kind, view, { replicas, raiseMax: Boolean(opts.raiseMax), ...(explicitMin !== undefined ? { min: explicitMin } : {}) });
-  const warnings = plan.cappedAt !== undefined ? [`Only scheduled ${plan.cappedAt} replicas (max capacity ${plan.cappedAt}; use --raise-max to raise it)`] : [];
+  const before = await readTargetState(m);
+  const store = holdStore(scope);
+  await store.put(plan.hold);
+  const released: string[] = [];
+  for (const holder of plan.release) if (await store.release(m.spec.name, holder)) released.push(holder);
+  const o = await reconcileNow(m.spec, store, now, `hold ${plan.hold.holder} is written`, { desired: plan.desired, by: SCALE_BY });
 
-  if (ref.kind === 'service') await applyService(namespace, ref.name, view, plan);
-  else await applyNodegroup(namespace, ref.name, view, plan);
-
+  const warnings = [...plan.warnings];
+  if (o.desired > plan.desired && !o.paused) warnings.push(`scheduled ${o.desired} replicas, not ${plan.desired}: min capacity is ${o.why.min}`);
   for (const w of warnings) err(`Warning: ${w}`);
-  if (opts.output === 'json') {
-    printJson({
-      kind: ref.kind,
-      name: ref.name,
-      namespace,
-      from: plan.from,
-      to: plan.to,
-      requested: plan.requested,
-      minCapacity: plan.min ?? null,
-      maxCapacity: plan.max ?? null,
-      paused: (plan.pause && (ref.kind === 'nodegroup' || view.limits !== undefined)) || view.paused,
+  const stillPaused = plan.hold.holder !== PAUSE_HOLDER && o.paused;
+  const pause = stillPaused ? (await store.of(m.spec.name)).find((h) => h.holder === PAUSE_HOLDER && isActive(h, now.getTime())) : undefined;
+
+  if (isDocument(opts.output)) {
+    printDocument(opts.output, {
+      kind: m.ref.kind,
+      name: m.ref.name,
+      namespace: m.namespace,
+      target: m.spec.name,
+      from: before.desired,
+      to: o.desired,
+      requested: replicas,
+      hold: { holder: plan.hold.holder, floor: plan.hold.floor ?? null, ceiling: plan.hold.ceiling ?? null, expiresAt: isoSeconds(plan.hold.expiresAt), reason: plan.hold.reason },
+      released,
+      minCapacity: { from: before.min, to: o.min },
+      maxCapacity: { from: before.max, to: o.max, ceiling: emergencyCeiling(m.spec) },
+      paused: o.paused,
+      holds: o.holds,
+      why: o.why,
       warnings,
     });
     return;
   }
-  out(`${qualified(ref)} scaled from ${plan.from} to ${plan.to} replicas in namespace ${namespace}`);
-  for (const line of explain(ref, namespace, view, plan, explicitMin !== undefined)) out(line);
+  if (opts.output === 'name') {
+    out(qualified(m.ref));
+    return;
+  }
+  out(`${qualified(m.ref)} scaled from ${before.desired} to ${o.desired} replicas in namespace ${m.namespace}`);
+  out(holdLine(scope, m, plan.hold));
+  for (const holder of released) out(`hold ${holder} released (--replicas 0 replaces it)`);
+  for (const line of changeLines(before, o, m.spec.kind)) out(line);
+  if (pause) out(`hold pause stays until ${isoSeconds(pause.expiresAt)}: nothing automatic moves desired; '${resumeCommand(scope, m)}' hands it back to the autoscaler`);
 }
 
 export function registerScaleCommand(program: Command): void {
-  program
-    .command('scale')
-    .description('set the replicas of an ECS service or the nodes of an EKS node group')
-    .argument('<resource>', 'NAME, service/NAME or nodegroup/NAME (or TYPE NAME)')
-    .argument('[name]', 'the name, when TYPE is given as its own word')
-    .requiredOption('--replicas <count>', 'desired replicas (0 pauses: automatic scaling suspended, min/max kept)')
-    .option('-n, --namespace <namespace>', 'ECS cluster (services) or EKS cluster (node groups)', DEFAULT_NAMESPACE)
-    .option('--raise-max', 'raise max capacity to --replicas instead of stopping at it')
-    .option('--min <count>', 'set min capacity to this instead of moving it to --replicas')
+  scopeOptions(
+    program
+      .command('scale')
+      .description('set the replicas of a managed ECS service or the nodes of a managed EKS node group (a manual hold with an end)')
+      .argument('<resource>', 'NAME, service/NAME or nodegroup/NAME (or TYPE NAME)')
+      .argument('[name]', 'the name, when TYPE is given as its own word'),
+  )
+    .requiredOption('--replicas <count>', 'desired replicas (0 pauses: every kind of automatic scaling suspended)')
+    .option('--min <count>', 'the floor the hold keeps (default: --replicas); the autoscaler may scale between it and max')
+    .option('--raise-max', "go above max capacity, up to the target's emergency ceiling")
+    .option('--for <duration>', 'how long the hold lasts: 30m, 1h, 4h, 2d … at most 7d', '1h')
     .addOption(outputOption())
     .addHelpText(
       'after',
       `
-The autoscaler keeps what you ask for: min capacity moves to the new replica count
-(target tracking would otherwise scale it back) and the output says so. Asking above
-max capacity scales to max with a warning, unless --raise-max. --replicas 0 pauses:
-every kind of automatic scaling is suspended and desired goes to 0, min and max stay;
-'mlscale resume NAME' hands it back to the autoscaler.
+A scale is a hold: 'manual' with floor --min (default: --replicas) for --for (default 1h, at
+most 7d), then one reconcile pass applies it (min raised to the floor, desired set). When the
+hold ends (it expires, or 'mlscale release NAME manual'), the configured limits come back and
+the autoscaler takes over; desired is never cut by the end of a hold.
+Above max capacity it scales to max with a warning, unless --raise-max (up to the emergency
+ceiling). --replicas 0 writes the 'pause' hold instead: every kind of automatic scaling
+suspended, desired 0, until --for ends or 'mlscale resume NAME'.
 
 Examples:
-  mlscale scale engine --replicas 6 -n pipestream
-  mlscale scale service/engine --replicas 12 --raise-max -n pipestream
-  mlscale scale nodegroup/gpu-workers --replicas 2 -n ml-prod
-  mlscale scale embedder --replicas 0 -n pipestream`,
+  mlscale scale engine --replicas 6
+  mlscale scale engine --replicas 6 --min 4 --for 4h
+  mlscale scale service/engine --replicas 14 --raise-max
+  mlscale scale nodegroup/gpu-workers --replicas 2
+  mlscale scale gpu-modules --replicas 0 --for 8h`,
     )
     .action(async (first: string, second: string | undefined, opts: ScaleOptions) => scale(first, second, opts));
 }

@@ -1,27 +1,30 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type Command, Option } from 'commander';
-import { selectEnvironment } from '../../../lambdas/core/config';
-import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../../lib/config/load';
-import { compare, comparisonTable, type Comparison } from '../../sim/compare';
+import { compare, type Comparison } from '../../sim/compare';
 import { htmlReport } from '../../sim/html';
 import { simPoolFrom } from '../../sim/sim-config';
 import { ForecastCache, POLICIES, type PolicyName } from '../../sim/simulate';
 import { parseTrace, rescaleToPeak } from '../../sim/trace';
 import { tune, type TuneResult } from '../../sim/tune';
+import { chooseEnvironment, DEFAULT_CONFIG, loadConfig } from '../context';
 import { CliError } from '../errors';
+import { printDocument } from '../output';
+import { simulationTable } from '../sim-table';
 
 /** The trace `npm start` replays: one synthetic day shipped with the repo. */
 export const BUNDLED_TRACE = path.join(__dirname, '..', '..', '..', 'traces', 'synthetic-day.csv');
 
 interface SimulateOptions {
   trace: string;
-  config: string;
+  config?: string;
   env?: string;
   pool?: string;
   policy: string;
   peakUtilization?: string;
+  /** `--json` is kept as `-o json`. */
   json?: boolean;
+  output: 'table' | 'json' | 'yaml';
   html?: string;
   tune?: boolean;
   maxViolationPercent: string;
@@ -78,9 +81,9 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
   if (!Number.isFinite(budget) || budget < 0 || budget > 100) {
     throw new CliError(`--max-violation-percent must be a number from 0 to 100, got '${o.maxViolationPercent}'`);
   }
-  const parsed = loadConfigFile(path.resolve(o.config));
-  const envName = o.env ?? (parsed.environments.some((e) => e.name === 'production') ? 'production' : parsed.environments[0]!.name);
-  const env = selectEnvironment(parsed, envName);
+  const output = o.json ? 'json' : o.output;
+  const { parsed, shown } = loadConfig(o.config);
+  const env = chooseEnvironment(parsed, o.env, shown);
   let sim;
   try {
     sim = simPoolFrom(env, o.pool);
@@ -105,14 +108,14 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
     mkdirSync(path.dirname(path.resolve(o.html)), { recursive: true });
     writeFileSync(o.html, htmlReport(comparison, policies, title, tuned));
   }
-  if (o.json) {
-    process.stdout.write(`${JSON.stringify(simulationJson(comparison, policies, tuned), null, 2)}\n`);
+  if (output !== 'table') {
+    printDocument(output, simulationJson(comparison, policies, tuned));
     return;
   }
   const out: string[] = [
     `${title}: ${comparison.minutes} minutes, peak ${comparison.trace.peakRps} req/s${peak !== undefined ? ` (rescaled: peak = ${peak} × max capacity)` : ''}`,
     '',
-    comparisonTable(comparison, policies),
+    simulationTable(comparison, policies),
   ];
   if (tuned) {
     const h = tuned.heldOut;
@@ -135,15 +138,16 @@ export function registerSimulateCommand(program: Command): void {
     .command('simulate')
     .description('what-if simulator: replay a load trace through a configured pool under target tracking, mlscale and a perfect-foresight oracle')
     .option('--trace <file>', 'CSV rate series (time + requests/value/rps column) or request log (time column only)', BUNDLED_TRACE)
-    .option('--config <file>', 'mlscale config', DEFAULT_CONFIG_PATH)
+    .option('--config <file>', `mlscale config (default: ${DEFAULT_CONFIG} in the working directory, else this checkout's)`)
     .option('--env <name>', 'environment of the config (default: production, else the first)')
     .option('--pool <name>', 'pool whose load the trace is (default: the always-on pool)')
     .option('--policy <list>', `comma-separated policies to compare (${POLICIES.join(', ')})`, POLICIES.join(','))
     .option('--peak-utilization <fraction>', "rescale the trace so its peak needs this fraction of the pool's max capacity")
-    .option('--json', 'print one JSON object (DESIGN.md "Simulator output") and nothing else')
+    .addOption(new Option('-o, --output <format>', 'output format: table, json (DESIGN.md "Simulator output") or yaml').choices(['table', 'json', 'yaml']).default('table'))
+    .option('--json', 'the same as -o json: one JSON object and nothing else')
     .option('--html <file>', 'write a self-contained HTML report with charts')
     .option('--tune', 'search the tunable values on the first half, judge them on the second, print a config diff')
     .addOption(new Option('--max-violation-percent <percent>', 'SLO budget for --tune').default('1'))
-    .addHelpText('after', '\nExamples:\n  mlscale simulate --html report/simulation.html\n  mlscale simulate --trace ../shared/traces/nyc_taxi.csv --peak-utilization 0.8 --tune --json')
+    .addHelpText('after', '\nExamples:\n  mlscale simulate --html report/simulation.html\n  mlscale simulate --trace ../shared/traces/nyc_taxi.csv --peak-utilization 0.8 --tune -o json')
     .action(async (options: SimulateOptions) => runSimulate(options));
 }

@@ -47,7 +47,7 @@ export type PlanTableFile = z.infer<typeof tableSchema>;
 export interface Profile {
   readonly name: string;
   readonly kind: 'fargate' | 'gpu';
-  /** 1 vCPU / 2 GiB, or the GPU model and count. */
+  /** `1vCPU/2GiB`, or the GPUs: `1xA10G/24GiB` (one token, for tables). */
   readonly size: string;
   readonly workers: number;
   readonly rpsPerWorker: number;
@@ -79,13 +79,13 @@ export function resolvePlanTable(input: unknown, source: string): PlanTable {
       const problem = fargateSizeProblem(p.cpu, p.memoryMiB);
       if (problem) problems.push({ path: `profiles[${i}]`, message: problem });
       const computed = (p.cpu / 1024) * t.pricing.fargate.usdPerVcpuHour + (p.memoryMiB / 1024) * t.pricing.fargate.usdPerGbHour;
-      return { ...base, size: `${p.cpu / 1024} vCPU / ${p.memoryMiB / 1024} GiB`, usdPerHour: p.usdPerHour ?? round4(computed) };
+      return { ...base, size: `${p.cpu / 1024}vCPU/${p.memoryMiB / 1024}GiB`, usdPerHour: p.usdPerHour ?? round4(computed) };
     }
     const instance = GPU_INSTANCES[p.instanceType];
     if (!instance && p.usdPerHour === undefined) {
       problems.push({ path: `profiles[${i}].instanceType`, message: `'${p.instanceType}' is not in lambdas/core/instances.ts; give usdPerHour` });
     }
-    const size = instance ? `${instance.gpus} x ${instance.gpuModel} ${instance.gpuMemoryGiB / instance.gpus} GiB` : p.instanceType;
+    const size = instance ? `${instance.gpus}x${instance.gpuModel}/${instance.gpuMemoryGiB / instance.gpus}GiB` : p.instanceType;
     return { ...base, size, usdPerHour: p.usdPerHour ?? instance?.usdPerHour ?? 0 };
   });
   if (problems.length > 0) throw new ConfigError(source, problems);
