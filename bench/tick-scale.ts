@@ -8,8 +8,8 @@
  *   min and desired raised), half have gone idle and go to zero.
  */
 import { DynamoHoldStore } from '../lambdas/aws/holds-store';
-import type { TargetSpec } from '../lambdas/core/targets';
-import { parseTargetsDocument } from '../lambdas/core/targets';
+import type { TargetSpec } from '../lambdas/core/config/document';
+import { parseTargetsDocument } from '../lambdas/core/config/document';
 import { reconcileTargets } from '../lambdas/reconcile/run';
 import { FakeAws } from '../test/fakes/aws';
 import { installFakeAws, resetFakeAws } from '../test/fakes/install';

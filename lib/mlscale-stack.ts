@@ -15,8 +15,8 @@ import { HoldsTable } from './constructs/holds-table';
 import { Reconciler } from './constructs/reconciler';
 import { ScalingAlarms } from './constructs/scaling-alarms';
 import { ScalingDashboard } from './constructs/scaling-dashboard';
-import { documentFor } from '../lambdas/core/render-targets';
-import type { TargetSpec } from '../lambdas/core/targets';
+import { documentFor } from '../lambdas/core/config/render';
+import type { TargetSpec } from '../lambdas/core/config/document';
 
 export interface MlscaleStackProps extends StackProps {
   /** One environment of the config, resolved. */

@@ -2,7 +2,7 @@ import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
-import type { TargetSpec } from '../lambdas/core/targets';
+import type { TargetSpec } from '../lambdas/core/config/document';
 
 /**
  * The cdk-nag findings mlscale acknowledges, one finding at a time, each with

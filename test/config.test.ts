@@ -292,3 +292,37 @@ describe('config: AWS IDs', () => {
     expect(msg).toMatch(/network\.privateSubnetIds\[0\]: must be an ID like subnet-0123456789abcdef0/);
   });
 });
+
+describe('Config: one model', () => {
+  it('accepts only the log retention periods CloudWatch Logs accepts (2 would synthesize a template CloudFormation rejects)', () => {
+    expect(errorFor((c) => (c.logRetentionDays = 2))).toMatch(/^Invalid mlscale config: logRetentionDays: must be one of 1, 3, 5, 7, 14, 30, /);
+    expect(() => parseConfig({ ...exampleConfig(), logRetentionDays: 14 })).not.toThrow();
+  });
+
+  it('checks peak-hours crons and time zones with the same code as the targets document, with the same message', async () => {
+    const { parseTargetsDocument } = await import('../lambdas/core/config/document');
+    const bad = { name: 'office', startCron: '0 9 * * MON-FRI *', endCron: '0 17 ? * MON-FRI *', minCapacity: 4, timezone: 'Mars/Olympus' };
+    const fromConfig = errorFor((c) => (c.peakHours = [{ ...bad, pool: 'engine' }]));
+    let fromDocument = '';
+    try {
+      parseTargetsDocument({ targets: [{ name: 'engine', kind: 'ecs-service', cluster: 'c', service: 'engine', pool: 'always-on', minCapacity: 2, maxCapacity: 10, peakHours: [bad] }] }, 'doc');
+    } catch (err) {
+      fromDocument = (err as Error).message;
+    }
+    const problems = (message: string) => message.replace(/^Invalid [^:]+: /, '').split('; ').map((p) => p.replace(/^[^:]*peakHours\[0\]\./, ''));
+    expect(problems(fromConfig)).toEqual(problems(fromDocument));
+    expect(fromConfig).toContain("unknown time zone 'Mars/Olympus'");
+    expect(fromConfig).toContain('exactly one of day-of-month and day-of-week');
+  });
+
+  it('gives every default once: the document a handler parses carries the config defaults', async () => {
+    const { DEFAULTS } = await import('../lambdas/core/config/defaults');
+    const { documentFor } = await import('../lambdas/core/config/render');
+    const doc = documentFor(selectEnvironment(parseConfig(exampleConfig()), 'production'));
+    expect(doc.emergency).toEqual({ stableMinutes: DEFAULTS.emergency.stableMinutes, holdMinutes: DEFAULTS.emergency.maxMonitorMinutes, maxMonitorMinutes: DEFAULTS.emergency.maxMonitorMinutes });
+    const engine = doc.targets.find((t) => t.name === 'engine')!;
+    expect(engine.plannedEvents[0]).toMatchObject({ leadMinutes: DEFAULTS.event.leadMinutes, cooldownMinutes: DEFAULTS.event.cooldownMinutes });
+    expect(engine.predictive).toMatchObject({ historyDays: DEFAULTS.predictive.historyDays, horizonHours: DEFAULTS.predictive.horizonHours, maxError: DEFAULTS.predictive.maxErrorPercent / 100 });
+    expect(engine.drain?.drainSeconds).toBe(DEFAULTS.drainSeconds);
+  });
+});

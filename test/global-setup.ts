@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parseConfig, type ConfigInput } from '../lambdas/core/config';
-import { renderTargetsDocument } from '../lambdas/core/render-targets';
+import { renderTargetsDocument } from '../lambdas/core/config/render';
 import { buildApp } from '../lib/app';
 import { designConfig } from './fixtures/design-config';
 import { SYNTHESIZED, TEMPLATE_DIR, type ConfigName } from './templates';

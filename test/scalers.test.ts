@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseTargetsJson } from '../lambdas/core/targets';
+import { parseTargetsJson } from '../lambdas/core/config/document';
 import { MAX_INLINE_CONFIG_BYTES } from '../lib/constructs/scaler-function';
 import { deployed } from './templates';
 import { exampleConfig, synth } from './util';

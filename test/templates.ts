@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
-import { parseTargetsDocument, type TargetsDocument } from '../lambdas/core/targets';
+import { parseTargetsDocument, type TargetsDocument } from '../lambdas/core/config/document';
 
 export const TEMPLATE_DIR = path.join(__dirname, '..', 'node_modules', '.cache', 'mlscale-test-templates');
 

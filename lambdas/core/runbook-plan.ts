@@ -3,8 +3,9 @@
  * input, resolve the target, and compute times and capacities. The state
  * machines do the waiting, calling and polling.
  */
+import { DEFAULTS } from './config/defaults';
 import { epochSeconds, eventHolder, holdProblem, type Hold } from './holds';
-import { emergencyCeiling, type TargetSpec, type TargetsDocument } from './targets';
+import { emergencyCeiling, type TargetSpec, type TargetsDocument } from './config/document';
 
 /** A runbook input that cannot be run: one line, nothing changed. */
 export class RunbookInputError extends Error {
@@ -114,8 +115,8 @@ export function planEvent(input: unknown, doc: TargetsDocument, now: Date, execu
   const start = time(i.eventStart, 'eventStart');
   const end = time(i.eventEnd, 'eventEnd');
   if (end <= start) throw new RunbookInputError(`eventEnd must be after eventStart, got ${String(i.eventEnd)} <= ${String(i.eventStart)}`);
-  const lead = wholeMinutes(i.leadMinutes, 'leadMinutes', 30);
-  const cooldown = wholeMinutes(i.cooldownMinutes, 'cooldownMinutes', 20);
+  const lead = wholeMinutes(i.leadMinutes, 'leadMinutes', DEFAULTS.event.leadMinutes);
+  const cooldown = wholeMinutes(i.cooldownMinutes, 'cooldownMinutes', DEFAULTS.event.cooldownMinutes);
   const restoreAt = end + cooldown * MINUTE;
   if (restoreAt <= now.getTime()) throw new RunbookInputError(`the event is over: eventEnd + cooldown was ${new Date(restoreAt).toISOString()}`);
   const holder = eventHolder(name);
@@ -158,7 +159,7 @@ export interface EmergencyRunbookPlan {
 }
 
 /** emergency-scale-up input: { target [, alarms] [, stableMinutes] [, maxMonitorMinutes] }. */
-export function planEmergencyRunbook(input: unknown, doc: TargetsDocument, defaultStableMinutes: number): EmergencyRunbookPlan {
+export function planEmergencyRunbook(input: unknown, doc: TargetsDocument): EmergencyRunbookPlan {
   if (typeof input !== 'object' || input === null) throw new RunbookInputError('input must be a JSON object');
   const i = input as Record<string, unknown>;
   const target = runbookTarget(doc, i.target);
@@ -173,8 +174,8 @@ export function planEmergencyRunbook(input: unknown, doc: TargetsDocument, defau
   if (foreign.length > 0) {
     throw new RunbookInputError(`alarms must be among ${target.name}'s alarms (${spec.alarms.join(', ') || 'none'}), got ${foreign.join(', ')}`);
   }
-  const stableMinutes = wholeMinutes(i.stableMinutes, 'stableMinutes', defaultStableMinutes);
-  const maxMonitorMinutes = wholeMinutes(i.maxMonitorMinutes, 'maxMonitorMinutes', 180);
+  const stableMinutes = wholeMinutes(i.stableMinutes, 'stableMinutes', doc.emergency.stableMinutes);
+  const maxMonitorMinutes = wholeMinutes(i.maxMonitorMinutes, 'maxMonitorMinutes', doc.emergency.maxMonitorMinutes);
   if (maxMonitorMinutes < stableMinutes) {
     throw new RunbookInputError(`maxMonitorMinutes must be >= stableMinutes, got ${maxMonitorMinutes} < ${stableMinutes}`);
   }

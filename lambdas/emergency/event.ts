@@ -1,4 +1,4 @@
-import type { TargetsDocument } from '../core/targets';
+import type { TargetsDocument } from '../core/config/document';
 
 /** What the emergency handler was asked to do, whatever shape the event had. */
 export type EmergencyRequest =

@@ -1,7 +1,7 @@
 import type { HoldStore } from '../aws/holds-store';
 import { emergencyHold, incidentOf, openIncident, openingRaise, watchIncident } from '../core/emergency-raise';
 import { emergencyHolder, holderKind, isActive } from '../core/holds';
-import { emergencyCeiling, type TargetSpec } from '../core/targets';
+import { emergencyCeiling, type TargetSpec } from '../core/config/document';
 import { reconcileTargets, type TargetOutcome } from '../reconcile/run';
 import { readSignals, signalOf } from '../reconcile/signals';
 

@@ -5,7 +5,7 @@ import { FORECAST_NAMESPACE } from '../core/names';
 import { fitForecast, forecastFrom, forecastOrigin, forecastTrust, hourlyPeaks, type ForecastModel } from '../core/forecast';
 import { forecastHolds } from '../core/forecast-holds';
 import type { Observation } from '../core/work';
-import type { TargetSpec } from '../core/targets';
+import type { TargetSpec } from '../core/config/document';
 import { reconcileTargets } from '../reconcile/run';
 
 const HOUR = 3_600_000;

@@ -6,7 +6,7 @@ import type { TargetState } from '../aws/target-state';
 import { holderKind, isActive, type Hold, type Suspension } from '../core/holds';
 import { scheduleHolds } from '../core/schedules';
 import { reconcile, type Reconciliation } from '../core/reconcile';
-import { configuredLimits, describeTarget, isScaleToZero, type TargetSpec } from '../core/targets';
+import { configuredLimits, describeTarget, isScaleToZero, type TargetSpec } from '../core/config/document';
 import { drainHold } from '../core/drain';
 import { idleVerdict, wakeHold, type WorkState } from '../core/work';
 import { readSignals, signalOf } from './signals';

@@ -1,6 +1,6 @@
 import { readMetrics, type MetricRead } from '../aws/metrics';
 import type { BacklogObservation } from '../core/drain';
-import { isScaleToZero, type TargetSpec } from '../core/targets';
+import { isScaleToZero, type TargetSpec } from '../core/config/document';
 import { lookbackMinutes, workState, type Observation, type WorkState } from '../core/work';
 
 /**

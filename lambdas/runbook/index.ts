@@ -61,7 +61,7 @@ export const handler = async (event: unknown): Promise<unknown> => {
     case 'plan-event':
       return planEvent(event.input, doc, now, typeof event.execution === 'string' ? event.execution : undefined);
     case 'plan-emergency':
-      return planEmergencyRunbook(event.input, doc, doc.emergency.stableMinutes);
+      return planEmergencyRunbook(event.input, doc);
     case 'plan-nodegroup':
       return planNodegroupScale(event.input, doc);
     case 'hold': {

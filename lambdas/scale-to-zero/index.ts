@@ -1,4 +1,4 @@
-import { isScaleToZero } from '../core/targets';
+import { isScaleToZero } from '../core/config/document';
 import { reconcileTargets } from '../reconcile/run';
 import { report } from '../reconcile/report';
 import { observability } from '../shared/observability';

@@ -1,5 +1,5 @@
 import { DynamoHoldStore, MemoryHoldStore, type HoldStore } from '../aws/holds-store';
-import { parseTargetsJson, type TargetsDocument } from '../core/targets';
+import { parseTargetsJson, type TargetsDocument } from '../core/config/document';
 
 let cached: { json: string | undefined; doc: TargetsDocument } | undefined;
 

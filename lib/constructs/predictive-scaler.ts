@@ -6,7 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { FORECAST_NAMESPACE } from '../../lambdas/core/names';
-import type { TargetSpec } from '../../lambdas/core/targets';
+import type { TargetSpec } from '../../lambdas/core/config/document';
 import { ScalerFunction } from './scaler-function';
 
 export interface PredictiveScalerProps {

@@ -8,7 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { SCALER_NAMESPACE } from '../../lambdas/core/names';
-import { isScaleToZero, type TargetSpec } from '../../lambdas/core/targets';
+import { isScaleToZero, type TargetSpec } from '../../lambdas/core/config/document';
 import { toMetric } from '../metrics';
 import { ScalerFunction } from './scaler-function';
 

@@ -13,7 +13,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ECS_DIMENSION_NAME, ECS_SERVICE_NAMESPACE } from '../../lambdas/core/names';
-import { isScaleToZero, type TargetSpec } from '../../lambdas/core/targets';
+import { isScaleToZero, type TargetSpec } from '../../lambdas/core/config/document';
 import { acknowledgeNodegroupArns, acknowledgeUnscopable } from '../nag';
 
 /** The event of an alarm among `alarms` going to ALARM. */

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { FORECAST_NAMESPACE } from '../../lambdas/core/names';
-import type { TargetSpec } from '../../lambdas/core/targets';
+import type { TargetSpec } from '../../lambdas/core/config/document';
 import { toMetric } from '../metrics';
 import type { InferencePool } from './inference-pool';
 

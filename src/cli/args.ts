@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../lambdas/core/config/defaults';
 import { CliError } from './errors';
 
 /** Whole number >= min, written as digits only (no 1e3, no 2.0, no -1). */
@@ -40,7 +41,7 @@ export function parseSpan(text: string): number | undefined {
 }
 
 /** The longest hold the CLI writes: a forgotten hold must end by itself within a week. */
-export const MAX_HOLD_SECONDS = 7 * 86_400;
+export const MAX_HOLD_SECONDS = DEFAULTS.cli.maxHoldMinutes * 60;
 
 /** How long a hold lasts: `30m`, `1h`, `4h`, `1d12h` … up to 7d. */
 export function holdDuration(value: string, flag = '--for'): number {

@@ -1,6 +1,6 @@
 import { formatDuration, holderKind, isActive, type Hold } from '../../lambdas/core/holds';
 import { scheduleHolds } from '../../lambdas/core/schedules';
-import type { TargetSpec } from '../../lambdas/core/targets';
+import type { TargetSpec } from '../../lambdas/core/config/document';
 import { isoSeconds } from './output';
 
 /** How far ahead `holds` and `describe` show the config's planned windows. */

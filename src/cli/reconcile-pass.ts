@@ -1,6 +1,6 @@
 import type { HoldStore } from '../../lambdas/aws/holds-store';
 import type { TargetState } from '../../lambdas/aws/target-state';
-import type { TargetSpec } from '../../lambdas/core/targets';
+import type { TargetSpec } from '../../lambdas/core/config/document';
 import { reconcileTargets, type TargetOutcome } from '../../lambdas/reconcile/run';
 import { CliError } from './errors';
 import { err } from './output';

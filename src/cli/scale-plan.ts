@@ -1,5 +1,5 @@
 import { MANUAL_HOLDER, PAUSE_HOLDER, epochSeconds, type Hold } from '../../lambdas/core/holds';
-import { emergencyCeiling, type TargetSpec } from '../../lambdas/core/targets';
+import { emergencyCeiling, type TargetSpec } from '../../lambdas/core/config/document';
 import { CliError } from './errors';
 
 export interface ScaleRequest {

@@ -1,5 +1,5 @@
 import { readMetrics, type MetricRead } from '../../lambdas/aws/metrics';
-import { isScaleToZero, type TargetSpec } from '../../lambdas/core/targets';
+import { isScaleToZero, type TargetSpec } from '../../lambdas/core/config/document';
 import { lookbackMinutes, workState, type WorkState } from '../../lambdas/core/work';
 
 /**

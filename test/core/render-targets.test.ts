@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, selectEnvironment, type ConfigInput } from '../../lambdas/core/config';
-import { documentFor, renderTargetsDocument } from '../../lambdas/core/render-targets';
-import { parseTargetsDocument, parseTargetsJson, type TargetSpec } from '../../lambdas/core/targets';
+import { documentFor, renderTargetsDocument } from '../../lambdas/core/config/render';
+import { parseTargetsDocument, parseTargetsJson, type TargetSpec } from '../../lambdas/core/config/document';
 import { exampleConfig } from '../util';
 
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lambdas/core/config';
-import { describeTarget, emergencyCeiling, parseTargetsDocument, parseTargetsJson } from '../../lambdas/core/targets';
+import { describeTarget, emergencyCeiling, parseTargetsDocument, parseTargetsJson } from '../../lambdas/core/config/document';
 import { designExample as designExampleDoc } from '../fixtures/design-example';
 
 type Doc = { targets: Record<string, unknown>[] } & Record<string, unknown>;

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
 import { fromItem } from '../../lambdas/aws/holds-store';
 import { configureRetries, retryPolicy } from '../../lambdas/aws/retry';
 import type { Hold } from '../../lambdas/core/holds';
-import { parseTargetsDocument, type TargetSpec, type TargetsDocument } from '../../lambdas/core/targets';
+import { parseTargetsDocument, type TargetSpec, type TargetsDocument } from '../../lambdas/core/config/document';
 import { ACCOUNT, FakeAws, FakeAwsError, REGION, type EcsService, type Json, type Nodegroup, type Source } from '../fakes/aws';
 import { installFakeAws, resetFakeAws } from '../fakes/install';
 import { calls, deniedCalls, installIamGuard, resetCalls, uninstallIamGuard, withPrincipal, type CallRecord } from '../iam/guard';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { parseTargetsDocument } from '../../lambdas/core/targets';
+import { parseTargetsDocument } from '../../lambdas/core/config/document';
 import { handler } from '../../lambdas/scale-to-zero';
 import { metricKey } from '../fakes/aws';
 import { DESIGN_EMBEDDER, workMetric } from '../fixtures/design-example';

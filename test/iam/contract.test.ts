@@ -13,7 +13,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryHoldStore } from '../../lambdas/aws/holds-store';
 import { configureRetries, retryPolicy } from '../../lambdas/aws/retry';
-import { parseTargetsJson, type TargetSpec } from '../../lambdas/core/targets';
+import { parseTargetsJson, type TargetSpec } from '../../lambdas/core/config/document';
 import { reconcileTargets } from '../../lambdas/reconcile/run';
 import { runbook, taskStates } from '../runbooks/definition';
 import { synth } from '../util';

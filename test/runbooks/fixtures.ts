@@ -4,7 +4,7 @@
  * failed-runs.test.ts walk it), and the check that an execution, however it
  * ended, leaves nothing that outlives its holds.
  */
-import { emergencyCeiling } from '../../lambdas/core/targets';
+import { emergencyCeiling } from '../../lambdas/core/config/document';
 import type { ConfigName } from '../templates';
 import type { Json } from '../fakes/aws';
 import { deployment, HARD_FAILURE, runbookOf, type Execution, type Harness, type RunbookName } from './harness';

@@ -1,7 +1,7 @@
 /** The runbook harness itself: what the runbook suites rely on, checked so a broken harness cannot pass them vacuously. */
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import { parseTargetsJson } from '../../lambdas/core/targets';
+import { parseTargetsJson } from '../../lambdas/core/config/document';
 import { calls, deniedCalls } from '../iam/guard';
 import { VirtualClock } from './clock';
 import { placeholderArn, runbook, taskStates, type AslState } from './definition';

@@ -21,7 +21,7 @@ import { afterEach, beforeEach, vi } from 'vitest';
 import { DynamoHoldStore, fromItem } from '../../lambdas/aws/holds-store';
 import { configureRetries, retryPolicy } from '../../lambdas/aws/retry';
 import { isActive, NOT_SUSPENDED, type Hold, type Suspension } from '../../lambdas/core/holds';
-import type { TargetSpec, TargetsDocument } from '../../lambdas/core/targets';
+import type { TargetSpec, TargetsDocument } from '../../lambdas/core/config/document';
 import { handler as emergencyHandler } from '../../lambdas/emergency/index';
 import { reconcileTargets, type TickResult } from '../../lambdas/reconcile/run';
 import { handler as runbookHandler } from '../../lambdas/runbook/index';

@@ -1,15 +1,50 @@
 import type { MetricOverride, MetricRef } from './metric';
-import type { PoolKind, Preset } from './schema';
+
+/**
+ * Every default of the config model, once. The config schema, the targets
+ * document, the runbooks, the CLI and the simulator all take them from here.
+ * They are the field's runbook values, not constants: each is a documented
+ * config field.
+ */
+export const DEFAULTS = {
+  /** Planned events: raise this long before the start, hold this long after the end. */
+  event: { leadMinutes: 30, cooldownMinutes: 20 },
+  emergency: {
+    /** Emergency ceiling = maxCapacity × this, unless a pool sets its own. */
+    ceilingMultiplier: 2,
+    /** Minutes the alarms must stay OK before the runbook releases the incident. */
+    stableMinutes: 15,
+    /** The runbook gives up watching after this long; the incident's hold ends soon after by itself. */
+    maxMonitorMinutes: 180,
+    /** How long an incident's hold lasts when it was opened without the runbook. */
+    holdMinutes: 180,
+  },
+  predictive: {
+    scheduleMinutes: 60,
+    historyDays: 14,
+    horizonHours: 6,
+    leadMinutes: 10,
+    headroom: 0.1,
+    maxErrorPercent: 25,
+  },
+  scaleToZero: { idleMinutes: 5, scaleFromZeroTo: 1, gpuIdlePercent: 5, scheduleMinutes: 1 },
+  /** Seconds a backlog should take to clear (drain floor and emergency raises). */
+  drainSeconds: 120,
+  pool: { cpu: 1_024, memoryMiB: 2_048, stopTimeoutSeconds: 120, capacityPerTask: 10, scaleOutCooldownSeconds: 60, scaleInCooldownSeconds: 300 },
+  /** Holds the CLI writes: `mlscale scale` (manual) and `mlscale pause`, unless --for says otherwise. */
+  cli: { manualHoldMinutes: 60, pauseHoldMinutes: 240, maxHoldMinutes: 7 * 24 * 60 },
+  logRetentionDays: 30,
+} as const;
 
 /**
  * Minimum capacity per pool kind for each preset (the runbooks' cost/latency
  * trade-off): low-cost 1/1/0, balanced 2/1/0, low-latency 3/2/1.
  */
-export const PRESET_MIN_CAPACITY: Readonly<Record<Preset, Readonly<Record<PoolKind, number>>>> = {
+export const PRESET_MIN_CAPACITY = {
   'low-cost': { 'always-on': 1, demand: 1, 'scale-to-zero': 0 },
   balanced: { 'always-on': 2, demand: 1, 'scale-to-zero': 0 },
   'low-latency': { 'always-on': 3, demand: 2, 'scale-to-zero': 1 },
-};
+} as const;
 
 /** Start-up delay from "desired + 1" to serving: a Fargate task vs. a GPU instance that must boot first. */
 export const DEFAULT_STARTUP_SECONDS = { fargate: 60, 'ec2-gpu': 300 } as const;
@@ -43,6 +78,11 @@ export function defaultPoolMetrics(pool: string) {
     work: kafkaLagMetric(pool),
     gpuUtilization: { namespace: NAMESPACES.gpu, metricName: 'GPUUtilization', dimensions: byPool, statistic: 'Average' },
   } satisfies Record<string, MetricRef>;
+}
+
+/** A node group's GPU utilisation, as the workload publishes it per node group. */
+export function nodegroupGpuMetric(nodegroup: string): MetricRef {
+  return { namespace: NAMESPACES.gpu, metricName: 'GPUUtilization', dimensions: { NodeGroup: nodegroup }, statistic: 'Average' };
 }
 
 export function withOverride(base: MetricRef, override: MetricOverride | undefined): MetricRef {

@@ -4,3 +4,5 @@ export * from './errors';
 export * from './defaults';
 export * from './resolve';
 export * from './validate';
+export * from './document';
+export * from './render';

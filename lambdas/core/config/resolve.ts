@@ -1,6 +1,6 @@
 import type { MetricRef } from './metric';
 import type { MlscaleConfig, NodeGroupConfig, PoolConfig, PoolKind, Preset, Thresholds } from './schema';
-import { DEFAULT_STARTUP_SECONDS, defaultPoolMetrics, kafkaLagMetric, PRESET_MIN_CAPACITY, withOverride } from './defaults';
+import { DEFAULT_STARTUP_SECONDS, defaultPoolMetrics, kafkaLagMetric, nodegroupGpuMetric, PRESET_MIN_CAPACITY, withOverride } from './defaults';
 import type { ConfigProblem } from './errors';
 
 export interface ResolvedPoolMetrics {
@@ -40,7 +40,11 @@ export type ResolvedPool = DistributiveOmit<PoolConfig, 'minCapacity' | 'startup
   readonly predictive: ResolvedPredictive;
 };
 
-export type ResolvedNodeGroup = Omit<NodeGroupConfig, 'work'> & { readonly work: MetricRef };
+export type ResolvedNodeGroup = Omit<NodeGroupConfig, 'work' | 'gpuUtilization' | 'inFlight'> & {
+  readonly work: MetricRef;
+  readonly gpuUtilization: MetricRef;
+  readonly inFlight?: MetricRef;
+};
 
 /** Everything one environment's stack, Lambdas, CLI and simulator need. */
 export interface ResolvedEnvironment {
@@ -174,7 +178,12 @@ export function resolveEnvironment(
   const eks = config.eks
     ? {
         ...config.eks,
-        nodeGroups: config.eks.nodeGroups.map((ng) => ({ ...ng, work: withOverride(kafkaLagMetric(ng.name), ng.work) })),
+        nodeGroups: config.eks.nodeGroups.map(({ inFlight, ...ng }) => ({
+          ...ng,
+          work: withOverride(kafkaLagMetric(ng.name), ng.work),
+          gpuUtilization: withOverride(nodegroupGpuMetric(ng.name), ng.gpuUtilization),
+          ...(inFlight ? { inFlight: withOverride({ ...nodegroupGpuMetric(ng.name), metricName: 'InFlight', statistic: 'Maximum' }, inFlight) } : {}),
+        })),
       }
     : undefined;
 

@@ -3,7 +3,6 @@ import { ConfigError, type ConfigProblem, problemsFromZod } from './errors';
 import { fargateSizeProblem } from './fargate';
 import { resolveEnvironment, type ResolvedEnvironment } from './resolve';
 import { GPU_INSTANCES } from '../instances';
-import { isTimeZone, parseCron } from '../cron';
 
 export interface ParsedConfig {
   readonly config: MlscaleConfig;
@@ -88,14 +87,7 @@ function crossFieldProblems(config: MlscaleConfig): ConfigProblem[] {
   });
 
   config.peakHours.forEach((peak, i) => {
-    for (const field of ['startCron', 'endCron'] as const) {
-      try {
-        parseCron(peak[field]);
-      } catch (err) {
-        problems.push({ path: `peakHours[${i}].${field}`, message: (err as Error).message });
-      }
-    }
-    if (!isTimeZone(peak.timezone)) problems.push({ path: `peakHours[${i}].timezone`, message: `unknown time zone '${peak.timezone}' (an IANA name like Europe/Berlin)` });
+    // (Cron expressions and time zones are checked by the schema: parts.ts, shared with the targets document.)
     const pool = poolByName.get(peak.pool);
     if (!pool) problems.push({ path: `peakHours[${i}].pool`, message: `unknown pool '${peak.pool}' (${known})` });
     else if (peak.minCapacity > pool.maxCapacity) {

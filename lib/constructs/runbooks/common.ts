@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type { TargetSpec } from '../../../lambdas/core/targets';
+import type { TargetSpec } from '../../../lambdas/core/config/document';
 import { acknowledgeFunctionVersions, acknowledgeNodegroupArns, acknowledgeTopicKey, acknowledgeUnscopable } from '../../nag';
 
 /** Errors worth another try: throttling, faults, an update already in progress. */

@@ -4,7 +4,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../../lambdas/core/targets';
+import type { TargetSpec } from '../../../lambdas/core/config/document';
 import { CapacitySteps, catchAll } from './capacity-steps';
 import { lambdaStep, Notify, runbookStateMachine, targetArns, withPatientRetry } from './common';
 

@@ -4,7 +4,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../../lambdas/core/targets';
+import type { TargetSpec } from '../../../lambdas/core/config/document';
 import { catchAll } from './capacity-steps';
 import { lambdaStep, Notify, runbookStateMachine, targetArns, transientErrors, withPatientRetry, withRetry } from './common';
 

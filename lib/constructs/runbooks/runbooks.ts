@@ -9,7 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../../lambdas/core/targets';
+import type { TargetSpec } from '../../../lambdas/core/config/document';
 import { alarmToAlarmPattern, ScalerFunction } from '../scaler-function';
 import { EmergencyScaleUpRunbook } from './emergency-scale-up';
 import { GpuNodegroupScaleRunbook } from './gpu-nodegroup-scale';

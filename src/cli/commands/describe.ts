@@ -4,7 +4,7 @@ import { AwsCallError } from '../../../lambdas/aws/send';
 import type { TargetState } from '../../../lambdas/aws/target-state';
 import { WAKE_HOLDER, type Suspension } from '../../../lambdas/core/holds';
 import { reconcile, type Reconciliation } from '../../../lambdas/core/reconcile';
-import { configuredLimits, emergencyCeiling, isScaleToZero, type TargetSpec } from '../../../lambdas/core/targets';
+import { configuredLimits, emergencyCeiling, isScaleToZero, type TargetSpec } from '../../../lambdas/core/config/document';
 import { idleVerdict, wakeHold, type WorkState } from '../../../lambdas/core/work';
 import { explainAwsError } from '../aws-errors';
 import { holdStore, loadScope, managedTarget, scopeOptions, type Managed, type Scope, type ScopeOptions } from '../context';

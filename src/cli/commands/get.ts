@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { HoldStore } from '../../../lambdas/aws/holds-store';
 import { holderKind, isActive, type Hold } from '../../../lambdas/core/holds';
-import type { TargetSpec } from '../../../lambdas/core/targets';
+import type { TargetSpec } from '../../../lambdas/core/config/document';
 import { derivedHolds } from '../../../lambdas/reconcile/run';
 import { interval } from '../args';
 import { holdStore, HoldsTableMissing, kindOf, loadScope, namespaceFor, resourceOf, scopeOptions, type Scope, type ScopeOptions } from '../context';

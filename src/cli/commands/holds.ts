@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { holderKind, HOLDER_KINDS, type Hold } from '../../../lambdas/core/holds';
-import type { TargetSpec } from '../../../lambdas/core/targets';
+import type { TargetSpec } from '../../../lambdas/core/config/document';
 import { holdStore, loadScope, managedTarget, scopeOptions, type Scope, type ScopeOptions } from '../context';
 import { CliError } from '../errors';
 import { expiresCell, holdDocument, holdViews, reasonCell, suspends, type HoldView } from '../holds-view';

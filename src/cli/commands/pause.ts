@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../../lambdas/core/config/defaults';
 import type { Command } from 'commander';
 import { epochSeconds, MANUAL_HOLDER, PAUSE_HOLDER, type Hold } from '../../../lambdas/core/holds';
 import { holdDuration } from '../args';
@@ -15,7 +16,7 @@ interface PauseOptions extends ScopeOptions {
 }
 
 /** The default length of `mlscale pause`: a working session, not a forgotten week. */
-export const DEFAULT_PAUSE = '4h';
+export const DEFAULT_PAUSE = `${DEFAULTS.cli.pauseHoldMinutes / 60}h`;
 
 async function pause(first: string, second: string | undefined, opts: PauseOptions): Promise<void> {
   const forSeconds = holdDuration(opts.for ?? DEFAULT_PAUSE);

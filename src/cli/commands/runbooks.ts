@@ -106,7 +106,7 @@ async function start(prepared: Prepared, opts: RunbookOptions): Promise<void> {
 function emergencyPrepared(first: string, second: string | undefined, opts: RunbookOptions, now: Date): Prepared {
   const { scope, target, intervalMs } = common(first, second, opts);
   const input = { target };
-  validate(() => planEmergencyRunbook(input, scope.doc, scope.environment.emergency.stableMinutes));
+  validate(() => planEmergencyRunbook(input, scope.doc));
   const execution = executionName(target, 'manual', minuteStamp(now.toISOString()));
   return { runbook: 'emergency-scale-up', target, input, execution, scope, intervalMs };
 }

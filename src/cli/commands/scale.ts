@@ -1,6 +1,7 @@
+import { DEFAULTS } from '../../../lambdas/core/config/defaults';
 import type { Command } from 'commander';
 import { isActive, PAUSE_HOLDER, type Hold } from '../../../lambdas/core/holds';
-import { emergencyCeiling } from '../../../lambdas/core/targets';
+import { emergencyCeiling } from '../../../lambdas/core/config/document';
 import { holdDuration, wholeNumber } from '../args';
 import { holdStore, loadScope, managedTarget, scopeArgs, scopeOptions, type Managed, type Scope, type ScopeOptions } from '../context';
 import { sets } from '../holds-view';
@@ -93,7 +94,7 @@ export function registerScaleCommand(program: Command): void {
     .requiredOption('--replicas <count>', 'desired replicas (0 pauses: every kind of automatic scaling suspended)')
     .option('--min <count>', 'the floor the hold keeps (default: --replicas); the autoscaler may scale between it and max')
     .option('--raise-max', "go above max capacity, up to the target's emergency ceiling")
-    .option('--for <duration>', 'how long the hold lasts: 30m, 1h, 4h, 2d … at most 7d', '1h')
+    .option('--for <duration>', 'how long the hold lasts: 30m, 1h, 4h, 2d … at most 7d', `${DEFAULTS.cli.manualHoldMinutes / 60}h`)
     .addOption(outputOption())
     .addHelpText(
       'after',

@@ -1,7 +1,7 @@
-import { alarmSpecsForPool } from './alarm-specs';
-import type { ResolvedEnvironment } from './config';
-import { alarmName, holdsTableName } from './names';
-import { parseTargetsDocument, type TargetsDocument, type TargetsDocumentInput } from './targets';
+import { alarmSpecsForPool } from '../alarm-specs';
+import type { ResolvedEnvironment } from './resolve';
+import { alarmName, holdsTableName } from '../names';
+import { parseTargetsDocument, type TargetsDocument, type TargetsDocumentInput } from './document';
 
 type TargetInput = TargetsDocumentInput['targets'][number];
 
@@ -39,6 +39,8 @@ export function renderTargetsDocument(env: ResolvedEnvironment): TargetsDocument
         idleMinutes: pool.idleMinutes,
         scaleFromZeroTo: pool.scaleFromZeroTo,
         missingDataIsIdle: pool.missingDataIsIdle,
+        gpuIdlePercent: pool.gpuIdlePercent,
+        ...(pool.probe ? { probe: pool.probe } : {}),
         // A GPU job in flight lags nothing: the GPU's own utilisation keeps the pool from going to zero under it.
         ...(pool.compute.type === 'ec2-gpu' ? { gpuUtilization: pool.metrics.gpuUtilization } : {}),
       });
@@ -79,7 +81,11 @@ export function renderTargetsDocument(env: ResolvedEnvironment): TargetsDocument
       minCapacity: ng.minSize,
       maxCapacity: ng.maxSize,
       work: ng.work,
-      gpuUtilization: { namespace: 'Pipestream/GPU', metricName: 'GPUUtilization', dimensions: { NodeGroup: ng.name }, statistic: 'Average' },
+      // A GPU node group never goes to zero while its GPUs (or its work in flight) show work.
+      gpuUtilization: ng.gpuUtilization,
+      gpuIdlePercent: ng.gpuIdlePercent,
+      ...(ng.inFlight ? { inFlight: ng.inFlight } : {}),
+      ...(ng.probe ? { probe: ng.probe } : {}),
       idleMinutes: ng.idleMinutes,
       missingDataIsIdle: ng.missingDataIsIdle,
       emergencyEnabled: false,
@@ -89,7 +95,7 @@ export function renderTargetsDocument(env: ResolvedEnvironment): TargetsDocument
     pipeline: env.pipeline,
     environment: env.name,
     holdsTable: holdsTableName(env.pipeline, env.name),
-    emergency: { stableMinutes: env.emergency.stableMinutes, holdMinutes: 180 },
+    emergency: { stableMinutes: env.emergency.stableMinutes, holdMinutes: env.emergency.maxMonitorMinutes, maxMonitorMinutes: env.emergency.maxMonitorMinutes },
     targets,
   };
 }

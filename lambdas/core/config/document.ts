@@ -1,17 +1,21 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { ConfigError, problemsFromZod } from './config/errors';
-import type { MetricRef } from './config/metric';
-import { isTimeZone, parseCron } from './cron';
+import { DEFAULTS } from './defaults';
+import { ConfigError, problemsFromZod } from './errors';
+import { documentMetricSchema as metricSchema } from './metric';
+import { peakHoursShape, plannedEventShape, predictiveShape } from './parts';
 
 /**
  * The managed-targets document (DESIGN.md, "Managed targets"): what the
  * Lambdas may touch, nothing else. The CDK app renders it from the config
- * into the MLSCALE_CONFIG environment variable; other tooling may write it by
- * hand. Required fields are the contract; extra fields are allowed.
+ * (render.ts) into the MLSCALE_CONFIG environment variable; other
+ * tooling may write it by hand. Required fields are the contract; extra
+ * fields are allowed. Events, peak hours, metrics and forecast settings are
+ * the config's own pieces (parts.ts, metric.ts): one set of checks, one set
+ * of defaults.
  *
- * Written with zod/mini, which tree-shakes: the Lambdas bundle this schema,
- * and classic zod would be nine tenths of every bundle (see docs/benchmarks.md).
+ * zod/mini tree-shakes: the Lambdas bundle this module; classic zod would be
+ * nine tenths of every bundle (see docs/benchmarks.md).
  */
 
 // zod/mini ships no messages; English ones keep the errors readable.
@@ -20,49 +24,20 @@ z.config(en());
 const nonNegativeInt = z.int().check(z.minimum(0));
 const positiveInt = z.int().check(z.minimum(1));
 const nonEmpty = z.string().check(z.minLength(1));
-const isoTime = z.iso.datetime({ offset: true });
 
-const metricSchema = z.object({
-  namespace: nonEmpty,
-  metricName: nonEmpty,
-  dimensions: z._default(z.record(z.string(), z.string()), {}),
-  statistic: z.string().check(
-    z.refine((s) => ['Average', 'Sum', 'Minimum', 'Maximum', 'SampleCount'].includes(s) || /^p(\d{1,2}(\.\d+)?|100)$/.test(s), {
-      message: 'must be one of Average, Sum, Minimum, Maximum, SampleCount or a percentile like p99',
-    }),
-  ),
-}) satisfies z.ZodMiniType<MetricRef, unknown>;
-
-const plannedEventSchema = z.looseObject({
-  name: nonEmpty,
-  start: isoTime,
-  end: isoTime,
-  replicas: z.optional(positiveInt),
-  multiplier: z.optional(z.number().check(z.gt(1))),
-  leadMinutes: z._default(nonNegativeInt, 30),
-  cooldownMinutes: z._default(nonNegativeInt, 20),
-});
-
-const peakHoursSchema = z.looseObject({
-  name: nonEmpty,
-  startCron: nonEmpty,
-  endCron: nonEmpty,
-  minCapacity: positiveInt,
-  timezone: z._default(z.string(), 'UTC'),
-});
+const plannedEventSchema = z.looseObject(plannedEventShape);
+const peakHoursSchema = z.looseObject(peakHoursShape);
 
 const predictiveSchema = z.looseObject({
+  ...predictiveShape,
   /** Load metric (requests, statistic Sum per period). */
   load: metricSchema,
   /** Requests per second one replica carries at its scaling target. */
   targetPerReplica: z.number().check(z.gt(0)),
-  headroom: z._default(z.number().check(z.minimum(0)), 0.1),
-  leadMinutes: z._default(nonNegativeInt, 10),
-  mode: z._default(z.enum(['forecast-only', 'forecast-and-scale']), 'forecast-and-scale'),
-  historyDays: z._default(z.int().check(z.minimum(2), z.maximum(14)), 14),
-  horizonHours: z._default(z.int().check(z.minimum(1), z.maximum(48)), 6),
+  headroom: z._default(z.number().check(z.minimum(0)), DEFAULTS.predictive.headroom),
+  leadMinutes: z._default(nonNegativeInt, DEFAULTS.predictive.leadMinutes),
   /** Largest backtest WAPE (a fraction) at which the forecast is acted on. */
-  maxError: z._default(z.number().check(z.gt(0), z.maximum(1)), 0.25),
+  maxError: z._default(z.number().check(z.gt(0), z.maximum(1)), DEFAULTS.predictive.maxErrorPercent / 100),
 });
 
 /** Drain-sized scale-out (lambdas/core/drain.ts): the backlog and what the pool processes, and how to size. */
@@ -72,7 +47,7 @@ const drainSchema = z.looseObject({
   processed: metricSchema,
   capacityPerTask: z.number().check(z.gt(0)),
   targetUtilization: z.number().check(z.gt(0), z.maximum(1)),
-  drainSeconds: z.int().check(z.minimum(1)),
+  drainSeconds: z._default(positiveInt, DEFAULTS.drainSeconds),
   startupSeconds: z.int().check(z.minimum(0)),
   backlogThreshold: z.number().check(z.minimum(0)),
 });
@@ -89,11 +64,11 @@ const common = {
   inFlight: z.optional(metricSchema),
   /** GPU utilisation %; when given, idleness also needs it at or below gpuIdlePercent. */
   gpuUtilization: z.optional(metricSchema),
-  gpuIdlePercent: z._default(z.number().check(z.minimum(0), z.maximum(100)), 5),
+  gpuIdlePercent: z._default(z.number().check(z.minimum(0), z.maximum(100)), DEFAULTS.scaleToZero.gpuIdlePercent),
   /** At zero with the work metric unknown: one task for forMinutes, every everyMinutes. @default - no probe */
   probe: z.optional(z.object({ everyMinutes: z.int().check(z.minimum(5), z.maximum(1_440)), forMinutes: z.int().check(z.minimum(1), z.maximum(60)) })),
-  idleMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), 5),
-  scaleFromZeroTo: z._default(positiveInt, 1),
+  idleMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), DEFAULTS.scaleToZero.idleMinutes),
+  scaleFromZeroTo: z._default(positiveInt, DEFAULTS.scaleToZero.scaleFromZeroTo),
   missingDataIsIdle: z._default(z.boolean(), false),
   /** Alarm names whose events belong to this target. */
   alarms: z._default(z.array(z.string()), []),
@@ -118,11 +93,13 @@ export const targetsDocumentSchema = z.looseObject({
   emergency: z._default(
     z.object({
       /** Minutes the alarms must stay OK before the runbook releases the incident. */
-      stableMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), 15),
+      stableMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), DEFAULTS.emergency.stableMinutes),
       /** How long an incident's hold lasts when nobody resumes it (a trigger without a runbook). */
-      holdMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), 180),
+      holdMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), DEFAULTS.emergency.holdMinutes),
+      /** The runbook stops watching after this long. */
+      maxMonitorMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), DEFAULTS.emergency.maxMonitorMinutes),
     }),
-    { stableMinutes: 15, holdMinutes: 180 },
+    { stableMinutes: DEFAULTS.emergency.stableMinutes, holdMinutes: DEFAULTS.emergency.holdMinutes, maxMonitorMinutes: DEFAULTS.emergency.maxMonitorMinutes },
   ),
 });
 
@@ -145,16 +122,6 @@ export function parseTargetsDocument(input: unknown, source = 'MLSCALE_CONFIG'):
     if (t.pool === 'scale-to-zero' && !t.work) {
       problems.push({ path: `targets[${i}].work`, message: 'required for a scale-to-zero target (the metric that says work is pending)' });
     }
-    t.peakHours.forEach((peak, j) => {
-      for (const field of ['startCron', 'endCron'] as const) {
-        try {
-          parseCron(peak[field]);
-        } catch (err) {
-          problems.push({ path: `targets[${i}].peakHours[${j}].${field}`, message: (err as Error).message });
-        }
-      }
-      if (!isTimeZone(peak.timezone)) problems.push({ path: `targets[${i}].peakHours[${j}].timezone`, message: `unknown time zone '${peak.timezone}'` });
-    });
     if (t.emergencyCeiling !== undefined && t.emergencyCeiling < t.maxCapacity) {
       problems.push({ path: `targets[${i}].emergencyCeiling`, message: `must be >= maxCapacity, got ${t.emergencyCeiling} < ${t.maxCapacity}` });
     }
@@ -179,7 +146,7 @@ export function parseTargetsJson(json: string | undefined, source = 'MLSCALE_CON
 
 /** The emergency ceiling of a target: its own, or twice its maximum. */
 export function emergencyCeiling(target: TargetSpec): number {
-  return target.emergencyCeiling ?? target.maxCapacity * 2;
+  return target.emergencyCeiling ?? Math.ceil(target.maxCapacity * DEFAULTS.emergency.ceilingMultiplier);
 }
 
 /** A scale-to-zero target the reconciler may take to zero (it has a work metric that wakes it). */
