@@ -25,7 +25,8 @@ export interface ReadWindow {
   readonly periodSeconds: number;
 }
 
-function query(id: string, metric: MetricRef, periodSeconds: number): MetricDataQuery {
+/** One GetMetricData query of `metric` at `periodSeconds` (shared with utilization.ts). */
+export function query(id: string, metric: MetricRef, periodSeconds: number): MetricDataQuery {
   return {
     Id: id,
     ReturnData: true,

@@ -8,6 +8,7 @@ import { registerGetCommand } from './commands/get';
 import { registerHoldsCommands } from './commands/holds';
 import { registerPauseCommands } from './commands/pause';
 import { registerPlanCommand } from './commands/plan';
+import { registerRightsizeCommand } from './commands/rightsize';
 import { registerRunbookCommands } from './commands/runbooks';
 import { registerScaleCommand } from './commands/scale';
 import { registerSimulateCommand } from './commands/simulate';
@@ -55,7 +56,8 @@ Examples:
   mlscale describe engine
   mlscale resume engine
   mlscale emergency engine --wait
-  mlscale plan --rps 500 --p95-ms 50`,
+  mlscale plan --rps 500 --p95-ms 50
+  mlscale rightsize engine`,
     );
   registerGetCommand(program, ctx);
   registerDescribeCommand(program);
@@ -64,6 +66,7 @@ Examples:
   registerHoldsCommands(program);
   registerRunbookCommands(program);
   registerPlanCommand(program);
+  registerRightsizeCommand(program);
   registerSimulateCommand(program);
   registerCompletionCommands(program);
   return program;

@@ -40,6 +40,31 @@ export interface EcsService {
   /** State-machine polls after a change of desired until running equals it (Infinity: never). */
   convergeAfterPolls: number;
   pollsSinceChange: number;
+  /** The service's task definition ARN (DescribeServices `taskDefinition`); absent: not reported. */
+  taskDefinition?: string;
+  /** The deployments DescribeServices lists (the PRIMARY one and any it replaces); absent: not reported. */
+  deployments?: EcsDeployment[];
+  launchType?: string;
+  capacityProviderStrategy?: { capacityProvider: string; weight?: number; base?: number }[];
+}
+
+export interface EcsDeployment {
+  status: 'PRIMARY' | 'ACTIVE' | 'INACTIVE';
+  taskDefinition: string;
+  createdAt: Date;
+  rolloutState?: 'COMPLETED' | 'IN_PROGRESS' | 'FAILED';
+  runningCount?: number;
+}
+
+/** A registered task definition, as DescribeTaskDefinition returns it (cpu and memory as strings, like ECS). */
+export interface EcsTaskDefinition {
+  readonly family: string;
+  readonly revision: number;
+  readonly cpu?: string;
+  readonly memory?: string;
+  readonly runtimePlatform?: { cpuArchitecture?: 'X86_64' | 'ARM64'; operatingSystemFamily?: string };
+  readonly containerDefinitions?: Json[];
+  readonly requiresCompatibilities?: string[];
 }
 
 export interface Nodegroup {
@@ -142,6 +167,10 @@ export class FakeAws {
   readonly metrics = new Map<string, { t: number; v: number }[]>();
   /** Metrics whose GetMetricData result carries this status code. */
   readonly metricStatus = new Map<string, 'InternalError' | 'Forbidden'>();
+  /** Datapoints per query per GetMetricData page (NextToken for the rest); undefined: every point in one page. */
+  metricPageSize: number | undefined;
+  /** Task definitions by ARN. */
+  readonly taskDefinitions = new Map<string, EcsTaskDefinition>();
   readonly putMetricData: Json[] = [];
   /** Per alarm, the states it reports on successive reads (the last one repeats), and its type. */
   readonly alarms = new Map<string, { type: 'MetricAlarm' | 'CompositeAlarm'; states: string[] }>();
@@ -176,6 +205,13 @@ export class FakeAws {
     const group: Nodegroup = { status: 'ACTIVE', asg: `eks-${n.nodegroup}-asg`, inService: n.desired, activeAfterPolls: 2, instancesLagPolls: 0, pollsSinceChange: 0, ...n };
     this.nodegroups.set(ngKey(n.cluster, n.nodegroup), group);
     return group;
+  }
+
+  /** Register a task definition; returns its ARN. */
+  addTaskDefinition(td: EcsTaskDefinition): string {
+    const arn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${td.family}:${td.revision}`;
+    this.taskDefinitions.set(arn, td);
+    return arn;
   }
 
   service(cluster: string, service: string): EcsService {
@@ -290,6 +326,10 @@ export class FakeAws {
             desiredCount: s.desired,
             runningCount: s.running,
             pendingCount: Math.max(0, s.desired - s.running),
+            ...(s.taskDefinition ? { taskDefinition: s.taskDefinition } : {}),
+            ...(s.deployments ? { deployments: s.deployments.map((d, i) => ({ id: `ecs-svc/${i + 1}`, runningCount: d.status === 'PRIMARY' ? s.running : 0, ...clone(d) })) } : {}),
+            ...(s.launchType ? { launchType: s.launchType } : {}),
+            ...(s.capacityProviderStrategy ? { capacityProviderStrategy: clone(s.capacityProviderStrategy) } : {}),
           })),
           failures: names.filter((name) => !this.services.has(ecsKey(cluster, name))).map((name) => ({ arn: name, reason: 'MISSING' })),
         };
@@ -300,6 +340,16 @@ export class FakeAws {
         if (!Number.isInteger(p.desiredCount) || p.desiredCount < 0) this.err('Ecs', 'InvalidParameterException', 'desiredCount is invalid');
         this.setServiceDesired(s, p.desiredCount);
         return { service: { serviceName: s.service, desiredCount: s.desired } };
+      }
+      case 'ecs:describeTaskDefinition': {
+        // A full ARN, `family:revision`, or `family` (its latest revision).
+        const asked = String(p.taskDefinition);
+        const short = asked.slice(asked.lastIndexOf('/') + 1);
+        const matches = [...this.taskDefinitions.entries()].filter(([arn, td]) => arn === asked || `${td.family}:${td.revision}` === short || td.family === short);
+        const found = matches.sort(([, a], [, b]) => b.revision - a.revision)[0];
+        if (!found) this.err('Ecs', 'ClientException', 'Unable to describe task definition.');
+        const [arn, td] = found;
+        return { taskDefinition: { taskDefinitionArn: arn, status: 'ACTIVE', ...clone(td) } };
       }
       case 'ecs:listClusters':
         return { clusterArns: [...new Set([...this.services.values()].map((s) => s.cluster))].map((c) => `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${c}`) };
@@ -406,7 +456,9 @@ export class FakeAws {
       case 'cloudwatch:getMetricData': {
         const start = new Date(p.StartTime).getTime();
         const end = new Date(p.EndTime).getTime();
-        return {
+        const offset = Number(p.NextToken ?? 0);
+        let more = false;
+        const results = {
           MetricDataResults: (p.MetricDataQueries as Json[]).map((q) => {
             const m = q.MetricStat.Metric;
             const key = metricKey({
@@ -415,17 +467,21 @@ export class FakeAws {
               dimensions: Object.fromEntries((m.Dimensions ?? []).map((d: Json) => [d.Name, d.Value])),
               statistic: q.MetricStat.Stat,
             });
-            const points = (this.metrics.get(key) ?? []).filter((pt) => pt.t >= start && pt.t < end).sort((a, b) => a.t - b.t);
+            const all = (this.metrics.get(key) ?? []).filter((pt) => pt.t >= start && pt.t < end).sort((a, b) => a.t - b.t);
+            const points = this.metricPageSize === undefined ? all : all.slice(offset, offset + this.metricPageSize);
+            const partial = this.metricPageSize !== undefined && offset + this.metricPageSize < all.length;
+            more ||= partial;
             const status = this.metricStatus.get(key);
             return {
               Id: q.Id,
-              StatusCode: status ?? 'Complete',
+              StatusCode: status ?? (partial ? 'PartialData' : 'Complete'),
               ...(status ? { Messages: [{ Code: status, Value: `${status} (fake)` }] } : {}),
               Timestamps: points.map((pt) => new Date(pt.t)),
               Values: points.map((pt) => pt.v),
             };
           }),
         };
+        return more ? { ...results, NextToken: String(offset + this.metricPageSize!) } : results;
       }
       case 'cloudwatch:putMetricData':
         this.putMetricData.push(clone(p));

@@ -12,7 +12,14 @@ import {
 } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeServicesCommand, ECSClient, ListClustersCommand as ListEcsClustersCommand, ListServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  ListClustersCommand as ListEcsClustersCommand,
+  ListServicesCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
 import { DescribeNodegroupCommand, EKSClient, ListClustersCommand as ListEksClustersCommand, ListNodegroupsCommand, UpdateNodegroupConfigCommand } from '@aws-sdk/client-eks';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListStateMachinesCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -26,7 +33,7 @@ type AnyClient = new (config: any) => any;
 
 /** Every command mlscale sends, by client, with the fake's name for it. */
 const COMMANDS: readonly [AnyClient, string, readonly [AnyCommand, string][]][] = [
-  [ECSClient, 'ecs', [[DescribeServicesCommand, 'describeServices'], [UpdateServiceCommand, 'updateService'], [ListEcsClustersCommand, 'listClusters'], [ListServicesCommand, 'listServices']]],
+  [ECSClient, 'ecs', [[DescribeServicesCommand, 'describeServices'], [UpdateServiceCommand, 'updateService'], [ListEcsClustersCommand, 'listClusters'], [ListServicesCommand, 'listServices'], [DescribeTaskDefinitionCommand, 'describeTaskDefinition']]],
   [
     ApplicationAutoScalingClient,
     'applicationautoscaling',

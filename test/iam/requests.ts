@@ -60,6 +60,8 @@ const ECS: Record<string, Mapper> = {
   },
   ListClusters: () => [request('ecs:ListClusters', ['*'])],
   ListServices: (i) => [request('ecs:ListServices', ['*'], { 'ecs:cluster': ecsClusterArn(ecsClusterName(i, 'ECS ListServices')) })],
+  // No resource-level permissions: authorized on `*` (mlscale rightsize, with the operator's credentials).
+  DescribeTaskDefinition: () => [request('ecs:DescribeTaskDefinition', ['*'])],
 };
 
 // Application Auto Scaling ------------------------------------------------------
