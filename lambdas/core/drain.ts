@@ -124,3 +124,54 @@ export function drainHold(target: string, spec: DrainSpec, signal: BacklogSignal
     expiresAt: createdAt + DRAIN_HOLD_SECONDS,
   };
 }
+
+/**
+ * The lag-growth policy (Pipestream: "scale on lag growth rate, not absolute
+ * lag"): a step scale-out on the rate at which the backlog grows, so a
+ * backlog that the running tasks drain adds nothing and one that grows adds
+ * capacity before the absolute threshold is reached. Growth of g per second
+ * beyond what runs needs g ÷ (capacity per task × target utilisation) more
+ * tasks — the same arithmetic as `drainCapacity`, applied to the growth
+ * alone. The alarm fires at half a task's worth of growth; each further
+ * task's worth adds one more task, up to `maxStep` at once.
+ */
+export interface GrowthStep {
+  /** Growth per second above the alarm threshold where the step starts. */
+  readonly lower: number;
+  /** Where it ends; undefined for the last, open step. */
+  readonly upper?: number;
+  /** Tasks to add. */
+  readonly change: number;
+}
+
+export interface GrowthPolicy {
+  /** Backlog growth per second at which the policy acts. */
+  readonly threshold: number;
+  /** Offsets from the threshold, as Application Auto Scaling step adjustments take them. */
+  readonly steps: readonly GrowthStep[];
+}
+
+/** Tasks added at once at most (Application Auto Scaling allows 20 steps; five covers a 5-task surge per start-up). */
+export const MAX_GROWTH_STEP = 5;
+
+export function growthPolicy(s: Pick<DrainSizing, 'capacityPerTask' | 'targetUtilization'>, maxStep = MAX_GROWTH_STEP): GrowthPolicy {
+  if (!(s.capacityPerTask > 0) || !(s.targetUtilization > 0)) {
+    throw new Error(`capacityPerTask and targetUtilization must be > 0, got ${s.capacityPerTask}, ${s.targetUtilization}`);
+  }
+  if (!Number.isInteger(maxStep) || maxStep < 1 || maxStep > 20) throw new Error(`maxStep must be a whole number from 1 to 20, got ${maxStep}`);
+  const perTask = s.capacityPerTask * s.targetUtilization;
+  const steps: GrowthStep[] = [];
+  for (let k = 1; k <= maxStep; k++) {
+    const lower = (k - 1) * perTask;
+    steps.push(k === maxStep ? { lower, change: k } : { lower, upper: k * perTask, change: k });
+  }
+  return { threshold: perTask / 2, steps };
+}
+
+/** Tasks the policy adds for a backlog growing `growth` per second (0 below the threshold, or while draining). */
+export function growthAdjustment(policy: GrowthPolicy, growth: number): number {
+  if (!(growth >= policy.threshold)) return 0;
+  const over = growth - policy.threshold;
+  const step = policy.steps.find((st) => over >= st.lower && (st.upper === undefined || over < st.upper));
+  return step?.change ?? 0;
+}

@@ -1,5 +1,7 @@
+import type { FlapVerdict } from '../core/flaps';
 import { observability } from '../shared/observability';
 import { holdStoreFor, targetsFromEnv } from '../shared/targets-env';
+import { readFlaps } from './flaps';
 import { report } from './report';
 import { reconcileTargets } from './run';
 
@@ -15,8 +17,12 @@ export interface ReconcileSummary {
     readonly holds: readonly string[];
     readonly from: number;
     readonly error?: string;
+    /** Set when desired capacity reversed direction more often in the last hour than the target allows. */
+    readonly flapping?: { readonly reversals: number; readonly reason: string };
   }[];
 }
+
+const flappingOf = (v: FlapVerdict | undefined) => (v?.flapping ? { flapping: { reversals: v.count, reason: v.reason } } : {});
 
 /**
  * The reconciler: every minute (and whenever an alarm says work appeared),
@@ -25,8 +31,16 @@ export interface ReconcileSummary {
  */
 export const handler = async (_event: unknown): Promise<ReconcileSummary> => {
   const doc = targetsFromEnv();
-  const result = await reconcileTargets(doc.targets, holdStoreFor(doc), new Date());
-  report(result, logger, metrics, { drift: true });
+  const now = new Date();
+  const [result, history] = await Promise.all([
+    reconcileTargets(doc.targets, holdStoreFor(doc), now),
+    // Thrash detection must never cost a pass: unreadable history only means no verdict.
+    readFlaps(doc.targets, now).catch((err: Error) => {
+      logger.warn('desired capacity history unreadable', { error: `${err.name}: ${err.message}` });
+      return undefined;
+    }),
+  ]);
+  report(result, logger, metrics, { drift: true, flaps: history?.flaps ?? new Map() });
   return {
     targets: result.targets.map((t) => ({
       target: t.target,
@@ -37,6 +51,7 @@ export const handler = async (_event: unknown): Promise<ReconcileSummary> => {
       holds: t.holds,
       from: t.from,
       ...(t.error ? { error: t.error } : {}),
+      ...flappingOf(history?.flaps.get(t.target)),
     })),
   };
 };

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { arrivalRate, backlogGrowth, drainCapacity, drainHold, emergencyNeed, type DrainSpec } from '../../lambdas/core/drain';
+import { arrivalRate, backlogGrowth, drainCapacity, drainHold, emergencyNeed, growthAdjustment, growthPolicy, type DrainSpec } from '../../lambdas/core/drain';
 import { openingRaise, resizedIncident, watchIncident } from '../../lambdas/core/emergency-raise';
 import type { Hold } from '../../lambdas/core/holds';
 
@@ -102,5 +102,40 @@ describe('Function: watchIncident / resizedIncident', () => {
 
   it('leaves the decision to the alarms without a backlog signal', () => {
     expect(watchIncident(hold, undefined, SPEC, 10, 20, true)).toEqual({ drained: false, reason: 'no backlog signal: the alarms alone decide' });
+  });
+});
+
+describe('growthPolicy (scale on lag growth)', () => {
+  const policy = growthPolicy({ capacityPerTask: 10, targetUtilization: 0.7 });
+
+  it('acts at half a task of growth and adds one task per task of growth', () => {
+    expect(policy.threshold).toBeCloseTo(3.5);
+    expect(policy.steps[0]).toEqual({ lower: 0, upper: 7, change: 1 });
+    expect(policy.steps.at(-1)).toEqual({ lower: 28, change: 5 });
+  });
+
+  it('adds nothing while the backlog drains or grows slowly', () => {
+    expect(growthAdjustment(policy, -50)).toBe(0);
+    expect(growthAdjustment(policy, 0)).toBe(0);
+    expect(growthAdjustment(policy, 3.4)).toBe(0);
+  });
+
+  it('adds what the growth needs, up to the largest step', () => {
+    expect(growthAdjustment(policy, 3.5)).toBe(1);
+    expect(growthAdjustment(policy, 3.5 + 7)).toBe(2);
+    expect(growthAdjustment(policy, 1_000)).toBe(5);
+  });
+
+  it('never adds fewer tasks for faster growth', () => {
+    fc.assert(
+      fc.property(fc.double({ min: -100, max: 500, noNaN: true }), fc.double({ min: 0, max: 100, noNaN: true }), (g, more) => {
+        expect(growthAdjustment(policy, g + more)).toBeGreaterThanOrEqual(growthAdjustment(policy, g));
+      }),
+    );
+  });
+
+  it('refuses sizes that cannot size anything', () => {
+    expect(() => growthPolicy({ capacityPerTask: 0, targetUtilization: 0.7 })).toThrow(/capacityPerTask/);
+    expect(() => growthPolicy({ capacityPerTask: 10, targetUtilization: 0.7 }, 21)).toThrow(/maxStep/);
   });
 });

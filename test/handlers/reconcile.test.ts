@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { handler } from '../../lambdas/reconcile';
+import { desiredCapacityMetric } from '../../lambdas/reconcile/flaps';
+import { metricKey } from '../fakes/aws';
 import {
   deployedAccount,
   expectOneLineError,
@@ -232,8 +234,57 @@ describe('Function: reconcile handler', () => {
 
       await run(account);
 
-      expect(published().filter((m) => m.dimensions.Target)).toEqual([]);
+      // Per target, only the desired capacity thrash detection counts reversals in.
+      expect(published().filter((m) => m.dimensions.Target && m.name !== 'DesiredCapacity')).toEqual([]);
+      expect(published().filter((m) => m.name === 'DesiredCapacity')).toEqual([
+        { name: 'DesiredCapacity', value: 4, dimensions: { Target: 'engine' } },
+        { name: 'DesiredCapacity', value: 0, dimensions: { Target: 'embedder' } },
+        { name: 'DesiredCapacity', value: 0, dimensions: { Target: 'gpu-workers' } },
+      ]);
       expect(published()).toEqual(expect.arrayContaining([{ name: 'TargetsChanged', value: 0, dimensions: {} }, { name: 'TargetErrors', value: 0, dimensions: {} }]));
+    });
+  });
+
+  describe('thrash detection', () => {
+    /** The engine's published desired capacity over the last hour: up and down every `every` minutes. */
+    function oscillate(account: Account, every: number): void {
+      const values = Array.from({ length: 60 }, (_, i) => (Math.floor(i / every) % 2 === 0 ? 4 : 6));
+      account.fake.setSeries(desiredCapacityMetric('engine'), values, LAST_MINUTE);
+    }
+
+    it('reports a target whose desired capacity reversed more than 4 times in the last hour, and publishes Flapping', async () => {
+      const published = recordMetrics();
+      const account = design();
+      oscillate(account, 5);
+
+      const result = await run(account);
+
+      expect(outcomeOf(result, 'engine')?.flapping).toEqual({ reversals: 10, reason: expect.stringContaining('lengthen the scale-in cooldown') });
+      expect(outcomeOf(result, 'embedder')?.flapping).toBeUndefined();
+      expect(published().filter((m) => m.name === 'Flapping')).toEqual([{ name: 'Flapping', value: 1, dimensions: { Target: 'engine' } }]);
+      expect(writes(account.fake)).toEqual([]);
+    });
+
+    it('leaves a target that moved but did not turn round often alone', async () => {
+      const published = recordMetrics();
+      const account = design();
+      oscillate(account, 15);
+
+      const result = await run(account);
+
+      expect(outcomeOf(result, 'engine')?.flapping).toBeUndefined();
+      expect(published().filter((m) => m.name === 'Flapping')).toEqual([]);
+    });
+
+    it('still reconciles when the history cannot be read', async () => {
+      const account = design();
+      account.putHold(holdFor('engine', 'manual', { floor: 6 }, NOW));
+      account.fake.metricStatus.set(metricKey(desiredCapacityMetric('engine')), 'Forbidden');
+
+      const result = await run(account);
+
+      expect(outcomeOf(result, 'engine')).toMatchObject({ desired: 6, min: 6 });
+      expect(outcomeOf(result, 'engine')?.flapping).toBeUndefined();
     });
   });
 

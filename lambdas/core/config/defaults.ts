@@ -34,6 +34,8 @@ export const DEFAULTS = {
   /** Holds the CLI writes: `mlscale scale` (manual) and `mlscale pause`, unless --for says otherwise. */
   cli: { manualHoldMinutes: 60, pauseHoldMinutes: 240, maxHoldMinutes: 7 * 24 * 60 },
   logRetentionDays: 30,
+  /** Thrash detection: a target whose desired capacity turns round more often than this in an hour is flapping. */
+  thrash: { maxDirectionChangesPerHour: 4 },
 } as const;
 
 /**

@@ -80,6 +80,8 @@ const common = {
   drain: z.optional(drainSchema),
   plannedEvents: z._default(z.array(plannedEventSchema), []),
   peakHours: z._default(z.array(peakHoursSchema), []),
+  /** More reversals of desired capacity in an hour than this: the target is flapping (lambdas/core/flaps.ts). */
+  maxDirectionChangesPerHour: z._default(positiveInt, DEFAULTS.thrash.maxDirectionChangesPerHour),
 };
 
 export const ecsTargetSchema = z.looseObject({ ...common, kind: z.literal('ecs-service'), service: nonEmpty });

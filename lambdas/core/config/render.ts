@@ -31,6 +31,7 @@ export function renderTargetsDocument(env: ResolvedEnvironment): TargetsDocument
       alarms: pool.emergency.enabled ? emergencyKinds.map((k) => alarmName(prefix, pool.name, k)) : [],
       plannedEvents: env.plannedEvents.filter((e) => e.pool === pool.name).map(({ pool: _pool, ...event }) => event),
       peakHours: env.peakHours.filter((p) => p.pool === pool.name).map(({ pool: _pool, ...peak }) => peak),
+      maxDirectionChangesPerHour: env.thrash.maxDirectionChangesPerHour,
     };
     if (pool.kind === 'scale-to-zero') {
       Object.assign(target, {
@@ -89,6 +90,7 @@ export function renderTargetsDocument(env: ResolvedEnvironment): TargetsDocument
       idleMinutes: ng.idleMinutes,
       missingDataIsIdle: ng.missingDataIsIdle,
       emergencyEnabled: false,
+      maxDirectionChangesPerHour: env.thrash.maxDirectionChangesPerHour,
     });
   }
   return {

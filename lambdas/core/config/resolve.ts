@@ -64,6 +64,7 @@ export interface ResolvedEnvironment {
   readonly predictive: MlscaleConfig['predictive'];
   readonly emergency: MlscaleConfig['emergency'];
   readonly scaleToZeroScheduleMinutes: number;
+  readonly thrash: MlscaleConfig['thrash'];
   readonly notificationEmails: readonly string[];
   readonly logRetentionDays: number;
 }
@@ -204,6 +205,7 @@ export function resolveEnvironment(
     predictive: config.predictive,
     emergency: config.emergency,
     scaleToZeroScheduleMinutes: config.scaleToZeroScheduleMinutes,
+    thrash: config.thrash,
     notificationEmails: [...config.notificationEmails, ...env.notificationEmails],
     logRetentionDays: config.logRetentionDays,
   };

@@ -156,6 +156,11 @@ export const alwaysOnPoolSchema = z.strictObject({
   lagScaling: z._default(z.enum(['drain', 'target-tracking']), 'drain'),
   /** Seconds a backlog should take to clear: sizes the drain floor and emergency raises. */
   drainSeconds: z._default(int(30, 3_600), DEFAULTS.drainSeconds),
+  /**
+   * Also scale out on the growth rate of the lag (a step policy on RATE of ConsumerLag): a backlog that is
+   * draining adds nothing, one that grows adds capacity before the absolute threshold is reached.
+   */
+  scaleOnLagGrowth: z._default(z.boolean(), false),
 });
 
 export const demandPoolSchema = z.strictObject({
@@ -330,6 +335,10 @@ export const configSchema = z.strictObject({
   /** Minutes between reconcile passes (the reconciler, scale-to-zero included). */
   scaleToZeroScheduleMinutes: z._default(int(1, 60), DEFAULTS.scaleToZero.scheduleMinutes),
   notificationEmails: z._default(z.array(z.email()), []),
+  /** Thrash detection: the alarm per target that fires when the autoscaler oscillates. */
+  thrash: z._default(z.strictObject({ maxDirectionChangesPerHour: z._default(int(1, 60), DEFAULTS.thrash.maxDirectionChangesPerHour) }), {
+    maxDirectionChangesPerHour: DEFAULTS.thrash.maxDirectionChangesPerHour,
+  }),
   /** Days CloudWatch keeps the scaler's own logs: one of the periods CloudWatch Logs accepts. */
   logRetentionDays: z._default(
     z.int().check(z.refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), { message: `must be one of ${LOG_RETENTION_DAYS.join(', ')} (what CloudWatch Logs accepts)` })),
