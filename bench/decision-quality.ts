@@ -1,18 +1,24 @@
 /**
- * Decision quality: the three policies, and mlscale after --tune (judged on
- * the held-out half), on the bundled trace and on every trace of a folder.
+ * Decision quality: both target-tracking baselines, mlscale and the oracle,
+ * and mlscale after --tune (judged on the held-out half, with its verdict),
+ * on the bundled trace and on every trace of a folder; plus the speed of the
+ * simulator on the longest trace (NYC taxi): the lockstep comparison streamed
+ * from the file, mlscale alone and a plain per-minute target-tracking replay,
+ * measured in one process.
  * Real traces are rescaled so their peak needs 80 % of the engine pool's max
  * capacity (--peak-utilization 0.8); the bundled trace is replayed as it is.
+ *
+ * `tsx bench/decision-quality.ts [TRACES_FOLDER]` prints the section alone.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { selectEnvironment } from '../lambdas/core/config';
 import { loadConfigFile } from '../lib/config/load';
 import { compare } from '../src/sim/compare';
-import { simPoolFrom } from '../src/sim/sim-config';
-import { ForecastCache } from '../src/sim/simulate';
-import { parseTrace, rescaleToPeak, type MinuteTrace } from '../src/sim/trace';
-import { tune } from '../src/sim/tune';
+import { simPoolFrom, type SimPool } from '../src/sim/sim-config';
+import { ForecastCache, simulate, type ForecastStats } from '../src/sim/simulate';
+import { openTraceFile, parseTrace, rescaleStream, rescaleToPeak, type MinuteTrace } from '../src/sim/trace';
+import { tune, tuningVerdict } from '../src/sim/tune';
 
 export const PEAK_UTILIZATION = 0.8;
 
@@ -21,45 +27,173 @@ export interface QualityRow {
   readonly minutes: number;
   readonly scale: string;
   readonly tt: { taskMinutes: number; violationMinutes: number; violationPercent: number };
+  readonly ttCpu: { taskMinutes: number; violationMinutes: number; violationPercent: number };
   readonly mlscale: { taskMinutes: number; violationMinutes: number; violationPercent: number; emergencies: number };
-  readonly oracle: { taskMinutes: number };
-  readonly tuned: { ratioToOracle: number; violationPercent: number; changes: string; defaultsRatioToOracle: number };
+  readonly oracle: { taskMinutes: number; violationMinutes: number };
+  /** The predictive Lambda's runs under mlscale and how many it did not act on (no forecast, or not trusted). */
+  readonly forecast: ForecastStats;
+  readonly tuned: {
+    ratioToOracle: number;
+    violationPercent: number;
+    changes: string;
+    defaultsRatioToOracle: number;
+    /** The verdict: recommend the tuned values, or keep the defaults. */
+    recommend: boolean;
+    reason: string;
+  };
   readonly seconds: number;
+}
+
+function engine(): SimPool {
+  return simPoolFrom(selectEnvironment(loadConfigFile(), 'production'), 'engine');
 }
 
 export function qualityRow(trace: MinuteTrace, scale: string): QualityRow {
   const t0 = performance.now();
-  const env = selectEnvironment(loadConfigFile(), 'production');
-  const sim = simPoolFrom(env, 'engine');
+  const sim = engine();
   const forecasts = new ForecastCache();
-  const c = compare(trace, sim, ['target-tracking', 'mlscale', 'oracle'], forecasts);
+  const c = compare(trace, sim, ['target-tracking', 'target-tracking-cpu', 'mlscale', 'oracle'], forecasts, { timeline: 'none' });
   const tuned = tune(trace, sim, 0, { forecasts });
   const h = tuned.heldOut;
-  const pick = (p: 'target-tracking' | 'mlscale') => c.policies[p];
+  const verdict = tuningVerdict(tuned);
   return {
     trace: trace.name,
     minutes: trace.rps.length,
     scale,
-    tt: pick('target-tracking'),
-    mlscale: pick('mlscale'),
+    tt: c.policies['target-tracking'],
+    ttCpu: c.policies['target-tracking-cpu'],
+    mlscale: c.policies.mlscale,
     oracle: c.policies.oracle,
+    forecast: c.forecast!,
     tuned: {
       ratioToOracle: h.mlscale.taskMinutes / Math.max(1, h.oracle.taskMinutes),
       violationPercent: h.mlscale.violationPercent,
       defaultsRatioToOracle: h.defaults.taskMinutes / Math.max(1, h.oracle.taskMinutes),
       changes: tuned.changes.map((ch) => `${ch.path.replace(/^pools\[0\]\./, '')} ${ch.from}→${ch.to}`).join(', ') || 'none',
+      recommend: verdict.recommend,
+      reason: verdict.reason,
     },
     seconds: (performance.now() - t0) / 1000,
   };
 }
 
 export function qualityRows(bundled: string, folder: string | undefined, traceFiles: string[]): QualityRow[] {
-  const env = selectEnvironment(loadConfigFile(), 'production');
-  const engine = env.pools.find((p) => p.name === 'engine')!;
+  const sim = engine();
   const rows = [qualityRow(parseTrace(readFileSync(bundled, 'utf8'), path.basename(bundled)), 'as is (req/s)')];
   for (const file of traceFiles) {
     const raw = parseTrace(readFileSync(path.join(folder!, file), 'utf8'), file);
-    rows.push(qualityRow(rescaleToPeak(raw, PEAK_UTILIZATION, engine.maxCapacity * engine.capacityPerTask), `peak = ${PEAK_UTILIZATION} × max capacity`));
+    rows.push(qualityRow(rescaleToPeak(raw, PEAK_UTILIZATION, sim.pool.maxCapacity * sim.pool.capacityPerTask), `peak = ${PEAK_UTILIZATION} × max capacity`));
   }
   return rows;
+}
+
+export interface SpeedRow {
+  readonly trace: string;
+  readonly minutes: number;
+  /** `mlscale simulate` without --tune: the file streamed (checked, peak, replay), the four policies in lockstep. */
+  readonly comparisonSeconds: number;
+  /** mlscale alone over the trace in memory, forecasts fitted from scratch (the predictive Lambda's cost included). */
+  readonly mlscaleSeconds: number;
+  /** The same replay under plain per-minute target tracking. */
+  readonly targetTrackingSeconds: number;
+  /** Of those, the forecast fits (once per 6-hour refit origin). */
+  readonly forecastFits: number;
+  /** The bounded buffers of the comparison. */
+  readonly buffers: { seriesMinutes: number; hourlyPeaks: number; forecasts: number; timelinePoints: number };
+}
+
+/** The best of `n` timed runs, seconds. */
+function best(n: number, run: () => void): number {
+  let min = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    run();
+    min = Math.min(min, performance.now() - t0);
+  }
+  return min / 1000;
+}
+
+/** How fast the simulator replays `file` (one process; best of a few runs after a warm-up). */
+export function speedRow(file: string): SpeedRow {
+  const sim = engine();
+  const full = sim.pool.maxCapacity * sim.pool.capacityPerTask;
+  const name = path.basename(file);
+  const streamed = () => compare(rescaleStream(openTraceFile(file, name), PEAK_UTILIZATION, full), sim, undefined, new ForecastCache('latest'), { timeline: 'none' });
+  const warm = streamed();
+  const trace = rescaleToPeak(parseTrace(readFileSync(file, 'utf8'), name), PEAK_UTILIZATION, full);
+  const comparisonSeconds = best(2, streamed);
+  const targetTrackingSeconds = best(3, () => simulate(trace, sim, 'target-tracking', { timeline: false }));
+  let fits = 0;
+  const mlscaleSeconds = best(2, () => {
+    const forecasts = new ForecastCache();
+    const get = forecasts.get.bind(forecasts);
+    fits = 0;
+    forecasts.get = (origin, compute) => get(origin, () => (fits++, compute()));
+    simulate(trace, sim, 'mlscale', { timeline: false, forecasts });
+  });
+  return { trace: name, minutes: warm.minutes, comparisonSeconds, mlscaleSeconds, targetTrackingSeconds, forecastFits: fits, buffers: warm.buffers };
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+const x3 = (a: number, b: number) => (b > 0 ? (a / b).toFixed(3) : '-');
+const ok = (cond: boolean) => (cond ? 'yes' : '**no**');
+
+function trust(f: ForecastStats): string {
+  const acted = f.runs - f.noForecast - f.untrusted;
+  if (f.runs === 0) return '-';
+  return `${n(acted)} of ${n(f.runs)} runs acted (${n(f.noForecast)} no forecast, ${n(f.notBacktested)} not backtested, ${n(f.aboveMaxError)} above error${f.meanWape !== undefined ? `, mean ${(f.meanWape * 100).toFixed(1)} %` : ''})`;
+}
+
+/** The "Decision quality" section of docs/benchmarks.md. */
+export function qualityMarkdown(rows: readonly QualityRow[], speed?: SpeedRow): string {
+  const lines = [
+    '## Decision quality (simulator)',
+    '',
+    'The engine pool of config/mlscale.json (production: 2-10 tasks, 50 req/s per task, Fargate start-up 60 s) replaying each trace under AWS-native target tracking (TT: CPU 70 % + ConsumerLag 1000), CPU target tracking alone (TT-cpu: what AWS\'s default ECS service autoscaling does), mlscale (target tracking + drain floor + predictive + emergency Lambdas, default config) and a perfect-foresight oracle, all four in lockstep; then `--tune` on the first half, judged on the second: it recommends only what beats the defaults there. Real traces are rescaled so their peak needs 80 % of max capacity; 30-minute rows are interpolated linearly.',
+    'Goals: default mlscale has fewer violation minutes than target tracking at ≤ 1.05 × its task-minutes; tuned mlscale ≤ 1.15 × oracle task-minutes with ≤ 1 % violation minutes on the held-out half.',
+    '',
+    '| trace | minutes | TT task-min | TT violation min | TT-cpu task-min | TT-cpu violation min | mlscale task-min (× TT) | mlscale violation min | emergencies | oracle task-min | goal 1 | forecast | tuned × oracle (held-out) | tuned violation % | defaults × oracle (held-out) | goal 2 | verdict | tuning changed | seconds |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|---|---|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.trace} | ${n(r.minutes)} | ${n(r.tt.taskMinutes)} | ${n(r.tt.violationMinutes)} | ${n(r.ttCpu.taskMinutes)} | ${n(r.ttCpu.violationMinutes)} | ` +
+        `${n(r.mlscale.taskMinutes)} (${x3(r.mlscale.taskMinutes, r.tt.taskMinutes)}) | ${n(r.mlscale.violationMinutes)} | ${r.mlscale.emergencies} | ${n(r.oracle.taskMinutes)} | ` +
+        `${ok(r.mlscale.violationMinutes < r.tt.violationMinutes && r.mlscale.taskMinutes <= 1.05 * r.tt.taskMinutes)} | ${trust(r.forecast)} | ` +
+        `${r.tuned.ratioToOracle.toFixed(3)} | ${r.tuned.violationPercent.toFixed(2)} | ${r.tuned.defaultsRatioToOracle.toFixed(3)} | ${ok(r.tuned.ratioToOracle <= 1.15 && r.tuned.violationPercent <= 1)} | ` +
+        `${r.tuned.recommend ? 'recommend' : 'keep the defaults'} | ${r.tuned.changes} | ${r.seconds.toFixed(1)} |`,
+    ),
+    '',
+    'Verdicts:',
+    '',
+    ...rows.map((r) => `- ${r.trace}: ${r.tuned.reason}`),
+  ];
+  if (speed) {
+    const s = speed;
+    lines.push(
+      '',
+      `### Speed (${s.trace}, ${n(s.minutes)} minutes)`,
+      '',
+      'One process, best of a few runs after a warm-up. Goals: the comparison in a few seconds; mlscale no more than 10 × a plain per-minute target-tracking replay.',
+      '',
+      '| comparison, streamed (4 policies in lockstep) | mlscale alone (forecasts fitted from scratch) | target tracking alone | mlscale ÷ TT | comparison ÷ TT | forecast fits | goal |',
+      '|---:|---:|---:|---:|---:|---:|---|',
+      `| ${s.comparisonSeconds.toFixed(2)} s | ${s.mlscaleSeconds.toFixed(2)} s | ${s.targetTrackingSeconds.toFixed(2)} s | ${(s.mlscaleSeconds / s.targetTrackingSeconds).toFixed(1)} × | ${(s.comparisonSeconds / s.targetTrackingSeconds).toFixed(1)} × | ${n(s.forecastFits)} | ${ok(s.comparisonSeconds < 5 && s.mlscaleSeconds <= 10 * s.targetTrackingSeconds)} |`,
+      '',
+      `Memory of the comparison, whatever the trace length: datapoint rings of ${s.buffers.seriesMinutes} minutes per controller series, ${n(s.buffers.hourlyPeaks)} hourly peaks for the forecast, ${s.buffers.forecasts} forecast fit held, ${n(s.buffers.timelinePoints)} timeline points (none without --html).`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The whole section: the rows, and the speed row on the traces folder's nyc_taxi.csv when it is there. */
+export function qualityReport(bundled: string, folder: string | undefined, traceFiles: string[]): string {
+  const rows = qualityRows(bundled, folder, traceFiles);
+  const nyc = folder && traceFiles.includes('nyc_taxi.csv') ? speedRow(path.join(folder, 'nyc_taxi.csv')) : undefined;
+  return qualityMarkdown(rows, nyc);
+}
+
+if (require.main === module) {
+  const folder = process.argv[2] ? path.resolve(process.argv[2]) : undefined;
+  const files = folder ? readdirSync(folder).filter((f) => f.endsWith('.csv')).sort() : [];
+  process.stdout.write(qualityReport(path.join(__dirname, '..', 'traces', 'synthetic-day.csv'), folder, files));
 }

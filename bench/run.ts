@@ -7,7 +7,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { configureRetries } from '../lambdas/aws/retry';
 import { measureColdStarts } from './cold-start';
-import { qualityRows } from './decision-quality';
+import { qualityReport } from './decision-quality';
 import { scoreForecasts } from './forecast-accuracy';
 import { machineLine } from './machine';
 import { measureSynth } from './synth-time';
@@ -39,22 +39,7 @@ async function forecastSection(folder: string | undefined): Promise<string> {
 
 function qualitySection(folder: string | undefined): string {
   const files = folder ? readdirSync(folder).filter((f) => f.endsWith('.csv')).sort() : [];
-  const rows = qualityRows(path.join(__dirname, '..', 'traces', 'synthetic-day.csv'), folder, files);
-  const x = (a: number, b: number) => (b > 0 ? (a / b).toFixed(3) : '-');
-  const ok = (cond: boolean) => (cond ? 'yes' : '**no**');
-  return [
-    '## Decision quality (simulator)',
-    '',
-    'The engine pool of config/mlscale.json (production: 2-10 tasks, 50 req/s per task, Fargate start-up 60 s) replaying each trace under AWS-native target tracking, mlscale (target tracking + predictive + emergency Lambdas, default config) and a perfect-foresight oracle; then `--tune` on the first half, judged on the second. Real traces are rescaled so their peak needs 80 % of max capacity.',
-    'Goals: default mlscale has fewer violation minutes than target tracking at ≤ 1.05 × its task-minutes; tuned mlscale ≤ 1.15 × oracle task-minutes with ≤ 1 % violation minutes on the held-out half.',
-    '',
-    '| trace | minutes | TT task-min | TT violation min | mlscale task-min (× TT) | mlscale violation min | emergencies | goal 1 | tuned × oracle (held-out) | tuned violation % | defaults × oracle (held-out) | goal 2 | tuning changed | seconds |',
-    '|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|---:|',
-    ...rows.map(
-      (r) =>
-        `| ${r.trace} | ${r.minutes.toLocaleString('en-US')} | ${r.tt.taskMinutes.toLocaleString('en-US')} | ${r.tt.violationMinutes} | ${r.mlscale.taskMinutes.toLocaleString('en-US')} (${x(r.mlscale.taskMinutes, r.tt.taskMinutes)}) | ${r.mlscale.violationMinutes} | ${r.mlscale.emergencies} | ${ok(r.mlscale.violationMinutes < r.tt.violationMinutes && r.mlscale.taskMinutes <= 1.05 * r.tt.taskMinutes)} | ${r.tuned.ratioToOracle.toFixed(3)} | ${r.tuned.violationPercent.toFixed(2)} | ${r.tuned.defaultsRatioToOracle.toFixed(3)} | ${ok(r.tuned.ratioToOracle <= 1.15 && r.tuned.violationPercent <= 1)} | ${r.tuned.changes} | ${r.seconds.toFixed(1)} |`,
-    ),
-  ].join('\n') + '\n';
+  return qualityReport(path.join(__dirname, '..', 'traces', 'synthetic-day.csv'), folder, files);
 }
 
 async function tickSection(): Promise<string> {

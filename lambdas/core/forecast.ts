@@ -42,8 +42,12 @@ export function fillGaps(values: readonly (number | undefined)[]): number[] {
   return out;
 }
 
-const hourOfDay = (t: number) => new Date(t).getUTCHours();
-const hourOfWeek = (t: number) => new Date(t).getUTCDay() * DAY_HOURS + new Date(t).getUTCHours();
+// Epoch arithmetic rather than Date objects: the simulator refits forecasts hundreds of times per trace.
+const HOUR_MS = 3_600_000;
+const mod = (a: number, n: number) => ((a % n) + n) % n;
+const hourOfDay = (t: number) => mod(Math.floor(t / HOUR_MS), DAY_HOURS);
+/** 1970-01-01 was a Thursday (getUTCDay 4): hours since Sunday 00:00 UTC. */
+const hourOfWeek = (t: number) => mod(Math.floor(t / HOUR_MS) + 4 * DAY_HOURS, 7 * DAY_HOURS);
 
 function seasonalNaive(history: HourlySeries, horizon: number): number[] {
   const x = fillGaps(history.values);

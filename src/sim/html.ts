@@ -8,7 +8,9 @@ import { renderReport } from './report/render';
 import type { ReportInput, ReportMarker, ReportSeries } from './report/model';
 import { violationRanges } from './report/markers';
 import type { PolicyName, Timeline } from './simulate';
-import type { TuneResult } from './tune';
+import { tuningVerdict, type TuneResult } from './tune';
+
+export { tuningVerdict, type TuningVerdict } from './tune';
 import { VIOLATION_BACKLOG_SHARE } from './world';
 
 /**
@@ -20,9 +22,6 @@ type TimelineWithMarkers = Timeline & {
   /** Minute indices of emergencies (or one 0/1 flag per minute). */
   readonly emergencies?: ArrayLike<number>;
 };
-
-/** The trace summary, with fields a later Comparison may carry. */
-type TraceWithExtras = Comparison['trace'] & { readonly gapsFilled?: number };
 
 /** What the CLI may add that a Comparison does not hold. */
 export interface HtmlExtras {
@@ -55,56 +54,8 @@ function emergencyMinutes(e: ArrayLike<number>, minutes: number): number[] {
   return flags ? xs.flatMap((v, m) => (v ? [m] : [])) : xs.filter((m) => Number.isInteger(m) && m >= 0 && m < minutes);
 }
 
-export interface TuningVerdict {
-  readonly recommend: boolean;
-  readonly reason: string;
-  readonly fragment?: Record<string, number>;
-  readonly heldOut: string;
-}
-
 const fixed2 = (x: number) => x.toFixed(2);
 const int = (x: number) => x.toLocaleString('en-US');
-
-/**
- * Recommend the tuned values only if, on the held-out half, they use fewer
- * task-minutes than the defaults without more violation minutes.
- */
-export function tuningVerdict(t: TuneResult): TuningVerdict {
-  const h = t.heldOut;
-  const [tuned, defaults] = [h.mlscale, h.defaults];
-  const ratio = (a: number) => fixed2(a / Math.max(1, h.oracle.taskMinutes));
-  const heldOut =
-    `Held-out half (${int(h.minutes)} minutes): mlscale tuned ${int(tuned.taskMinutes)} task-minutes (${ratio(tuned.taskMinutes)} × oracle), ${fixed2(tuned.violationPercent)} % violation minutes; ` +
-    `with the defaults ${int(defaults.taskMinutes)} task-minutes (${ratio(defaults.taskMinutes)} × oracle), ${fixed2(defaults.violationPercent)} %.`;
-  const infeasible = t.feasible ? '' : ' No setting met the violation budget on the first half; the one with the fewest violation minutes was tried.';
-  if (t.changes.length === 0) {
-    return { recommend: false, reason: `The defaults were already the best setting on the first half; there is nothing to change.${infeasible}`, heldOut };
-  }
-  const fewer = tuned.taskMinutes < defaults.taskMinutes;
-  const noWorse = tuned.violationPercent <= defaults.violationPercent + 1e-9;
-  const tried = t.changes.map((c) => `${c.path} ${c.from} → ${c.to}`).join(', ');
-  if (!fewer) {
-    return {
-      recommend: false,
-      reason: `On the held-out half the tuned values (${tried}) used ${int(tuned.taskMinutes)} task-minutes against ${int(defaults.taskMinutes)} with the defaults: no saving.${infeasible}`,
-      heldOut,
-    };
-  }
-  if (!noWorse) {
-    return {
-      recommend: false,
-      reason: `On the held-out half the tuned values (${tried}) saved task-minutes but raised violation minutes from ${fixed2(defaults.violationPercent)} % to ${fixed2(tuned.violationPercent)} %.${infeasible}`,
-      heldOut,
-    };
-  }
-  const saved = (100 * (defaults.taskMinutes - tuned.taskMinutes)) / Math.max(1, defaults.taskMinutes);
-  return {
-    recommend: true,
-    reason: `On the held-out half the tuned values used ${saved.toFixed(1)} % fewer task-minutes than the defaults with ${fixed2(tuned.violationPercent)} % violation minutes (defaults ${fixed2(defaults.violationPercent)} %).${infeasible} The changes, as config paths and their new values:`,
-    fragment: Object.fromEntries(t.changes.map((c) => [c.path, c.to])),
-    heldOut,
-  };
-}
 
 const toMs = (t: string | number) => (typeof t === 'number' ? t : Date.parse(t));
 
@@ -116,8 +67,9 @@ export function reportInput(c: Comparison, policies: readonly PolicyName[], titl
   const notes: string[] = [...(extras.notes ?? [])];
   const series: ReportSeries[] = policies.map((p) => {
     const t = c.timelines[p] as TimelineWithMarkers;
-    const violation = t.violation ?? derivedViolations(t, perTask);
-    for (const r of violationRanges(violation)) markers.push({ kind: 'violation', policy: p, from: r.from, to: r.to });
+    // Per-minute flags when given; else the exact ranges the run recorded (bucketed or not); else derived per minute.
+    const ranges = t.violation ? violationRanges(t.violation) : (t.violations ?? violationRanges(derivedViolations(t, perTask)));
+    for (const r of ranges) markers.push({ kind: 'violation', policy: p, from: r.from, to: r.to });
     if (t.emergencies) {
       for (const m of emergencyMinutes(t.emergencies, c.minutes)) markers.push({ kind: 'emergency', policy: p, from: m, to: m + 1, label: 'emergency scale-out' });
     }
@@ -132,14 +84,6 @@ export function reportInput(c: Comparison, policies: readonly PolicyName[], titl
     const to = Math.ceil((toMs(e.end) - startMs) / 60_000);
     if (Number.isFinite(from) && Number.isFinite(to) && to > 0 && from < c.minutes) markers.push({ kind: 'event', from: Math.max(0, from), to: Math.min(c.minutes, to), label: e.name });
   }
-  const ceilingRps = c.pool.maxCapacity * perTask;
-  if (c.trace.peakRps > ceilingRps) {
-    notes.push(
-      `The peak load, ${int(c.trace.peakRps)} req/s, is above the pool's maximum capacity (${c.pool.maxCapacity} tasks × ${perTask} req/s = ${int(ceilingRps)} req/s): no policy can serve it at max capacity without a backlog.`,
-    );
-  }
-  const gaps = (c.trace as TraceWithExtras).gapsFilled;
-  if (gaps) notes.push(`${int(gaps)} missing source intervals of the trace were filled by holding the previous value.`);
 
   const rows = policies.map((p) => {
     const r = c.policies[p];
@@ -161,6 +105,7 @@ export function reportInput(c: Comparison, policies: readonly PolicyName[], titl
     },
     notes,
     ...(tuned ? { tuning: tuningVerdict(tuned) } : {}),
+    ...((c.bucketMinutes ?? 1) > 1 ? { bucketMinutes: c.bucketMinutes, minutes: c.minutes } : {}),
   };
 }
 

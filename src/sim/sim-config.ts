@@ -86,7 +86,7 @@ export function simPoolFrom(env: ResolvedEnvironment, poolName?: string, tunable
       horizonHours: env.predictive.horizonHours,
       scheduleMinutes: env.predictive.scheduleMinutes,
       historyDays: env.predictive.historyDays,
-      maxError: 0.25,
+      maxError: env.predictive.maxErrorPercent / 100,
     },
     emergency: {
       enabled: pool.emergency.enabled,

@@ -9,17 +9,35 @@
  * alarms one minute late (CloudWatch publishing delay).
  */
 
+/**
+ * One datapoint per minute, read by minute index; undefined = missing (or
+ * before the first minute). A plain array is one; the simulator's controllers
+ * keep a ring buffer of the last minutes instead (src/sim/ring.ts).
+ */
+export interface Series {
+  get(minute: number): number | undefined;
+}
+
+export type SeriesLike = readonly (number | undefined)[] | Series;
+
+/** A series from an array (read live: later writes to the array are seen) or a Series as it is. */
+export function asSeries(s: SeriesLike): Series {
+  if (!Array.isArray(s)) return s as Series;
+  const xs = s as readonly (number | undefined)[];
+  return { get: (m) => (m >= 0 ? xs[m] : undefined) };
+}
+
 export interface TrackedMetric {
   readonly name: string;
   readonly target: number;
   /** Datapoint per minute; undefined = missing. */
-  readonly series: readonly (number | undefined)[];
+  readonly series: SeriesLike;
   /** Out-only policy (DisableScaleIn): its low alarm never votes for scale-in. */
   readonly scaleOutOnly?: boolean;
 }
 
 export interface StepPolicy {
-  readonly series: readonly (number | undefined)[];
+  readonly series: SeriesLike;
   readonly threshold: number;
   /** Percent change per step: above threshold, above 2 × threshold. */
   readonly steps: readonly [number, number];
@@ -46,34 +64,64 @@ export interface TargetTrackingOptions {
   readonly scaleInCooldownMinutes: number;
 }
 
-/** Values of the last `n` datapoints the alarm can see at `minute`, or undefined if any is missing. */
-function window(series: readonly (number | undefined)[], minute: number, n: number): number[] | undefined {
+/**
+ * The newest of the last `n` datapoints the alarm can see at `minute` when
+ * every one of them is present and passes `test`; undefined otherwise (one
+ * missing, one not passing, or not enough minutes yet).
+ */
+function allOf(series: Series, minute: number, n: number, test: (v: number) => boolean): number | undefined {
   const end = minute - METRIC_DELAY_MINUTES;
   if (end - n + 1 < 0) return undefined;
-  const out: number[] = [];
-  for (let m = end - n + 1; m <= end; m++) {
-    const v = series[m];
-    if (v === undefined) return undefined;
-    out.push(v);
+  // A missing datapoint or one that does not pass: no alarm either way, so the first one decides (newest first).
+  const latest = series.get(end);
+  if (latest === undefined || !test(latest)) return undefined;
+  for (let m = end - 1; m >= end - n + 1; m--) {
+    const v = series.get(m);
+    if (v === undefined || !test(v)) return undefined;
   }
-  return out;
+  return latest;
+}
+
+interface Tracked {
+  readonly name: string;
+  readonly target: number;
+  readonly series: Series;
+  readonly scaleOutOnly: boolean;
+  readonly above: (v: number) => boolean;
+  readonly below: (v: number) => boolean;
 }
 
 export class TargetTracking {
   private lastScaleIn = -Infinity;
   private lastStep = -Infinity;
+  private readonly tracked: readonly Tracked[];
+  private readonly voting: readonly Tracked[];
+  private readonly capacity: Series;
+  private readonly step: (Omit<StepPolicy, 'series'> & { readonly series: Series; readonly above: (v: number) => boolean }) | undefined;
 
   constructor(
-    private readonly metrics: readonly TrackedMetric[],
+    metrics: readonly TrackedMetric[],
     private readonly options: TargetTrackingOptions,
     /** Ready tasks per minute: the capacity that produced each datapoint. */
-    private readonly capacity: readonly number[],
-    private readonly step?: StepPolicy,
-  ) {}
+    capacity: SeriesLike,
+    step?: StepPolicy,
+  ) {
+    this.tracked = metrics.map((m) => ({
+      name: m.name,
+      target: m.target,
+      series: asSeries(m.series),
+      scaleOutOnly: m.scaleOutOnly ?? false,
+      above: (v: number) => v > m.target,
+      below: (v: number) => v < LOW_FRACTION * m.target,
+    }));
+    this.voting = this.tracked.filter((m) => !m.scaleOutOnly);
+    this.capacity = asSeries(capacity);
+    this.step = step ? { ...step, series: asSeries(step.series), above: (v: number) => v > step.threshold } : undefined;
+  }
 
   /** Capacity behind the newest datapoint the alarms see: the proportion is metric / target of that capacity. */
   private capacityBehind(minute: number): number {
-    return this.capacity[minute - METRIC_DELAY_MINUTES] ?? 0;
+    return this.capacity.get(minute - METRIC_DELAY_MINUTES) ?? 0;
   }
 
   /**
@@ -83,46 +131,44 @@ export class TargetTracking {
   decide(minute: number, desired: number, scaleInSuspended: boolean): { desired: number; reason: string } | undefined {
     const current = this.capacityBehind(minute);
     let out = desired;
-    let reason = '';
+    let reason: (() => string) | undefined;
     // At zero capacity target tracking acts on one datapoint of its metric (AWS-FACTS.md), not 3 of 3.
     // (A scale-out during the scale-out cooldown counts the capacity already added, which the
     // comparison with `desired` does; so the cooldown itself changes nothing here.)
     const datapoints = current === 0 ? 1 : HIGH_DATAPOINTS;
-    for (const m of this.metrics) {
-      const high = window(m.series, minute, datapoints);
-      if (!high || !high.every((v) => v > m.target)) continue;
-      const latest = high[high.length - 1]!;
+    for (const m of this.tracked) {
+      const latest = allOf(m.series, minute, datapoints, m.above);
+      if (latest === undefined) continue;
       const wanted = Math.ceil(Math.max(current, 1) * (latest / m.target));
       if (wanted > out) {
         out = wanted;
-        reason = `${m.name} ${latest.toFixed(1)} > ${m.target} for ${datapoints} minute(s)`;
+        reason = () => `${m.name} ${latest.toFixed(1)} > ${m.target} for ${datapoints} minute(s)`;
       }
     }
-    if (this.step && minute - this.lastStep >= this.options.scaleOutCooldownMinutes) {
-      const high = window(this.step.series, minute, HIGH_DATAPOINTS);
-      if (high && high.every((v) => v > this.step!.threshold)) {
-        const latest = high[high.length - 1]!;
-        const pct = latest > 2 * this.step.threshold ? this.step.steps[1] : this.step.steps[0];
+    const step = this.step;
+    if (step && minute - this.lastStep >= this.options.scaleOutCooldownMinutes) {
+      const latest = allOf(step.series, minute, HIGH_DATAPOINTS, step.above);
+      if (latest !== undefined) {
+        const pct = latest > 2 * step.threshold ? step.steps[1] : step.steps[0];
         const wanted = desired + Math.max(1, Math.ceil((desired * pct) / 100));
         if (wanted > out) {
           out = wanted;
-          reason = `step: ${latest.toFixed(0)} > ${this.step.threshold} for ${HIGH_DATAPOINTS} minutes, +${pct} %`;
+          reason = () => `step: ${latest.toFixed(0)} > ${step.threshold} for ${HIGH_DATAPOINTS} minutes, +${pct} %`;
           this.lastStep = minute;
         }
       }
     }
     if (out > desired) {
-      return { desired: out, reason };
+      return { desired: out, reason: reason!() };
     }
 
     if (scaleInSuspended || minute - this.lastScaleIn < this.options.scaleInCooldownMinutes) return undefined;
-    const voting = this.metrics.filter((m) => !m.scaleOutOnly);
-    if (voting.length === 0) return undefined;
+    if (this.voting.length === 0) return undefined;
     let wantedIn = 0;
-    for (const m of voting) {
-      const low = window(m.series, minute, LOW_DATAPOINTS);
-      if (!low || !low.every((v) => v < LOW_FRACTION * m.target)) return undefined;
-      wantedIn = Math.max(wantedIn, Math.ceil(current * (low[low.length - 1]! / m.target)));
+    for (const m of this.voting) {
+      const latest = allOf(m.series, minute, LOW_DATAPOINTS, m.below);
+      if (latest === undefined) return undefined;
+      wantedIn = Math.max(wantedIn, Math.ceil(current * (latest / m.target)));
     }
     // At most a quarter of capacity per step (floor(desired × 0.75) removed up to 40 %), at least one task.
     wantedIn = Math.max(wantedIn, desired - Math.max(1, Math.floor(desired * MAX_SCALE_IN_SHARE)));

@@ -88,9 +88,12 @@ export class PoolWorld {
 
   /** Advance one minute under `loadRps`. */
   step(minute: number, loadRps: number): MinuteState {
-    const nowReady = this.starting.filter((t) => t <= minute).length;
-    this.starting = this.starting.filter((t) => t > minute);
-    this.ready += nowReady;
+    let nowReady = 0;
+    for (const t of this.starting) if (t <= minute) nowReady++;
+    if (nowReady > 0) {
+      this.starting = this.starting.filter((t) => t > minute);
+      this.ready += nowReady;
+    }
 
     const arrivals = loadRps * 60;
     const capacity = this.ready * this.model.capacityPerTask * 60;

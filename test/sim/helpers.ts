@@ -57,4 +57,10 @@ export function violationFlags(timeline: Timeline, capacityPerTask: number): boo
 
 export const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);
 
-export { run as runCli, type RunResult as CliRun } from '../cli-runner';
+export type { RunResult as CliRun } from '../cli-runner';
+
+/** `mlscale ...argv` in-process (test/cli-runner.ts), loaded on first use: only the CLI's tests pay for importing the CLI. */
+export async function runCli(...argv: string[]): Promise<import('../cli-runner').RunResult> {
+  const { run } = await import('../cli-runner');
+  return run(...argv);
+}

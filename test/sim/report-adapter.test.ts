@@ -3,7 +3,7 @@ import { compare, type Comparison } from '../../src/sim/compare';
 import { derivedViolations, htmlReport, reportInput, tuningVerdict } from '../../src/sim/html';
 import { chartData } from '../../src/sim/report/render';
 import { POLICIES, type PolicyResult } from '../../src/sim/simulate';
-import type { TuneResult } from '../../src/sim/tune';
+import type { ConfigChange, TuneResult } from '../../src/sim/tune';
 import { bundledTrace, DAY, minuteTrace, simPool } from './helpers';
 
 let bundled: Comparison | undefined;
@@ -19,10 +19,13 @@ const result = (taskMinutes: number, violationPercent: number): PolicyResult => 
   tasksLaunched: 0,
   emergencies: 0,
   violationPercent,
+  predictiveRuns: 0,
+  forecastUntrustedRuns: 0,
 });
 
-function tuneResult(tuned: PolicyResult, defaults: PolicyResult, changes = [{ path: 'thresholds.cpuPercent', from: 70, to: 55 }]): TuneResult {
+function tuneResult(tuned: PolicyResult, defaults: PolicyResult, changes: ConfigChange[] = [{ key: 'cpuPercent', path: 'thresholds.cpuPercent', from: 70, to: 55 }]): TuneResult {
   return {
+    pool: 'engine',
     tunables: { cpuPercent: 55, scaleOutCooldownSeconds: 0, scaleInCooldownSeconds: 300, leadMinutes: 10, headroom: 0.1, idleMinutes: 5, drainSeconds: 120 },
     changes,
     fit: tuned,
@@ -72,17 +75,33 @@ describe('htmlReport: the adapter from a Comparison', () => {
     expect(html).not.toContain('>target-tracking</td>');
   });
 
-  it('notes a peak above the pool ceiling, and emergencies it cannot place', () => {
+  it('lists the notes it is given, and the emergencies it cannot place', () => {
     const c = day();
-    expect(c.trace.peakRps).toBeGreaterThan(c.pool.maxCapacity * c.pool.capacityPerTask);
     const input = reportInput(c, POLICIES, 'day', undefined, { notes: ['trace rescaled ×2'] });
-    expect(input.notes[0]).toBe('trace rescaled ×2');
-    expect(input.notes.some((n) => n.startsWith('The peak load, 622.14 req/s, is above the pool'))).toBe(true);
+    expect(input.notes).toEqual(['trace rescaled ×2']);
     expect(c.policies.mlscale.emergencies).toBeGreaterThan(0);
-    expect(input.notes.some((n) => n.includes(`mlscale: ${c.policies.mlscale.emergencies}`))).toBe(true);
+    // A timeline without emergency minutes (one built by hand): counted in the table, said in a note.
+    const stripped: Comparison = { ...c, timelines: { ...c.timelines, mlscale: { ready: c.timelines.mlscale.ready, tasks: c.timelines.mlscale.tasks, backlog: c.timelines.mlscale.backlog } } };
+    expect(reportInput(stripped, POLICIES, 'day').notes.some((n) => n.includes(`mlscale: ${c.policies.mlscale.emergencies}`))).toBe(true);
+    // The simulator records them: they are marked, and no note is needed.
+    const marked = reportInput(c, POLICIES, 'day');
+    expect(marked.notes).toEqual([]);
+    expect(marked.markers.filter((m) => m.kind === 'emergency').map((m) => m.policy)).toEqual(['mlscale']);
 
     const calm = compare(minuteTrace(Array.from({ length: 120 }, () => 100)), simPool('engine'), ['oracle']);
     expect(reportInput(calm, ['oracle'], 'calm').notes).toEqual([]);
+  });
+
+  it('draws a bucketed comparison as it is, its markers at their exact minutes', () => {
+    const trace = { ...bundledTrace(), rps: Array.from({ length: 30 }, () => bundledTrace().rps).flat() };
+    const perMinute = compare(trace, simPool('engine'), ['target-tracking', 'oracle']);
+    const chart = compare(trace, simPool('engine'), ['target-tracking', 'oracle'], undefined, { timeline: 'chart' });
+    expect(chart.bucketMinutes).toBe(3);
+    const a = chartData(reportInput(perMinute, ['target-tracking', 'oracle'], 't'));
+    const b = chartData(reportInput(chart, ['target-tracking', 'oracle'], 't'));
+    expect(b).toEqual(a);
+    expect(b.minutes).toBe(43_200);
+    expect(b.markers.violations.length).toBeGreaterThan(0);
   });
 
   it('uses per-minute violation flags and emergency minutes when the timelines carry them', () => {
@@ -111,7 +130,7 @@ describe('tuningVerdict', () => {
     const t = tuneResult(result(4927, 0), result(4217, 0));
     const v = tuningVerdict(t);
     expect(v.recommend).toBe(false);
-    expect(v.reason).toMatch(/4,927 task-minutes against 4,217/);
+    expect(v.reason).toMatch(/used 4,927 task-minutes and 0\.00 % violation minutes \(0\) against 4,217 and 0\.00 % \(0\) with the defaults: no saving/);
     const html = htmlReport(day(), ['mlscale'], 'day', t);
     expect(html).toContain('Keep the defaults');
     expect(html).not.toContain('Recommended changes');
@@ -120,7 +139,7 @@ describe('tuningVerdict', () => {
   it('keeps the defaults when violations got worse, even with fewer task-minutes', () => {
     const v = tuningVerdict(tuneResult(result(3500, 1.5), result(4217, 0.5)));
     expect(v.recommend).toBe(false);
-    expect(v.reason).toMatch(/raised violation minutes from 0\.50 % to 1\.50 %/);
+    expect(v.reason).toMatch(/raised violation minutes from 4 \(0\.50 %\) to 11 \(1\.50 %\)/);
   });
 
   it('keeps the defaults when nothing changed', () => {
@@ -129,18 +148,20 @@ describe('tuningVerdict', () => {
     expect(v.reason).toMatch(/nothing to change/);
   });
 
-  it('recommends the changes, as config paths and values, when the held-out half is cheaper and no worse', () => {
+  it('recommends the changes, as a config fragment keyed by pool name, when the held-out half is cheaper and no worse', () => {
     const t = tuneResult(result(3800, 0.2), result(4217, 0.2), [
-      { path: 'thresholds.cpuPercent', from: 70, to: 55 },
-      { path: 'pools[0].scaleInCooldownSeconds', from: 300, to: 60 },
+      { key: 'cpuPercent', path: 'thresholds.cpuPercent', from: 70, to: 55 },
+      { key: 'scaleInCooldownSeconds', path: 'pools[0].scaleInCooldownSeconds', from: 300, to: 60 },
     ]);
-    const v = tuningVerdict(t);
+    const v = tuningVerdict({ ...t, alarmMoves: [{ path: 'thresholds.cpuPercent', alarm: 'cpu', from: 70, to: 55 }] });
     expect(v.recommend).toBe(true);
-    expect(v.fragment).toEqual({ 'thresholds.cpuPercent': 55, 'pools[0].scaleInCooldownSeconds': 60 });
+    expect(v.fragment).toEqual({ pools: { engine: { scaleInCooldownSeconds: 60 } }, thresholds: { cpuPercent: 55 } });
     expect(v.heldOut).toContain('Held-out half (720 minutes)');
-    const html = htmlReport(day(), ['mlscale'], 'day', t);
+    expect(v.apply).toMatch(/thresholds are global/);
+    const html = htmlReport(day(), ['mlscale'], 'day', { ...t, alarmMoves: [{ path: 'thresholds.cpuPercent', alarm: 'cpu', from: 70, to: 55 }] });
     expect(html).toContain('Recommended changes');
-    expect(html).toContain('&quot;pools[0].scaleInCooldownSeconds&quot;: 60');
+    expect(html).toContain('&quot;scaleInCooldownSeconds&quot;: 60');
+    expect(html).toContain('thresholds.cpuPercent also moves the cpu alarm from 70 to 55 %');
     expect(html).not.toContain('Keep the defaults');
   });
 });

@@ -180,11 +180,21 @@ describe('the bundled day on the gpu-modules pool, rescaled to a peak of 0.8', (
     expect(run.result.violationMinutes).toBeGreaterThan(0);
   });
 
-  it('target tracking with min 0 also goes to zero, and every policy scales from zero at least once', () => {
+  it('target tracking with min 0 also goes to zero, and every policy but CPU tracking scales from zero at least once', () => {
     const { sim, trace } = gpuDay(5);
     const c = compare(trace, sim);
     expect(c.timelines['target-tracking'].tasks.slice(at(2, 30), idleEnd).every((x) => x === 0)).toBe(true);
-    for (const p of POLICIES) expect(c.policies[p].coldStarts, p).toBeGreaterThanOrEqual(1);
+    for (const p of POLICIES.filter((x) => x !== 'target-tracking-cpu')) expect(c.policies[p].coldStarts, p).toBeGreaterThanOrEqual(1);
     expect(c.policies.oracle.violationMinutes).toBe(0);
+  });
+
+  it('CPU target tracking alone reaches zero in the idle stretch and never comes back: no task, no CPU datapoint (AWS-FACTS)', () => {
+    const { sim, trace } = gpuDay(5);
+    const cpu = compare(trace, sim, ['target-tracking-cpu']).timelines['target-tracking-cpu'];
+    const firstZero = Array.from(cpu.tasks).indexOf(0);
+    expect(firstZero).toBeGreaterThan(idleStart);
+    expect(firstZero).toBeLessThan(idleEnd);
+    expect(cpu.tasks.slice(firstZero).every((x) => x === 0)).toBe(true);
+    expect(trace.rps.slice(idleEnd).some((x) => x > 0)).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SimPool, Tunables } from '../../src/sim/sim-config';
-import { simulate } from '../../src/sim/simulate';
+import { simulate, type PolicyResult } from '../../src/sim/simulate';
 import { sliceTrace } from '../../src/sim/trace';
-import { configPath, relevantTunables, tune, TUNING_GRID, type TuneResult } from '../../src/sim/tune';
+import { alarmMoves, configFragment, configPath, relevantTunables, tune, TUNING_BOUNDS, TUNING_GRID, tuningVerdict, type TuneResult } from '../../src/sim/tune';
 import { DAY, minuteTrace, poolIndex, simPool, sum } from './helpers';
 
 const KEYS: (keyof Tunables)[] = ['cpuPercent', 'scaleOutCooldownSeconds', 'scaleInCooldownSeconds', 'leadMinutes', 'headroom', 'idleMinutes', 'drainSeconds'];
@@ -30,13 +30,14 @@ describe('tune: the recommended changes', () => {
     }
   });
 
-  it('changes only the tunables relevant to the pool, to values on the grid', () => {
+  it('changes only the tunables relevant to the pool, to values on the grid or searched beyond its edge', () => {
     const sim = simPool('engine');
     const r = tunedWave();
     for (const k of KEYS) {
       if (r.tunables[k] === sim.tunables[k]) continue;
       expect(relevantTunables(sim), k).toContain(k);
-      expect(TUNING_GRID[k], k).toContain(r.tunables[k]);
+      const beyond = r.extended?.find((e) => e.key === k)?.tried ?? [];
+      expect([...TUNING_GRID[k], ...beyond], k).toContain(r.tunables[k]);
     }
   });
 
@@ -119,12 +120,13 @@ describe('tune: judging on the held-out second half', () => {
     const r = tunedWave();
     const half = WAVE.rps.length / 2;
     expect(r.heldOut.minutes).toBe(WAVE.rps.length - half);
-    const judge = (tunables: Tunables, p: 'mlscale' | 'oracle' | 'target-tracking') =>
+    const judge = (tunables: Tunables, p: 'mlscale' | 'oracle' | 'target-tracking' | 'target-tracking-cpu') =>
       simulate(WAVE, { ...sim, tunables }, p, { measureFrom: half, timeline: false }).result;
     expect(r.heldOut.mlscale).toEqual(judge(r.tunables, 'mlscale'));
     expect(r.heldOut.oracle).toEqual(judge(r.tunables, 'oracle'));
     expect(r.heldOut.defaults).toEqual(judge(sim.tunables, 'mlscale'));
     expect(r.heldOut.targetTracking).toEqual(judge(sim.tunables, 'target-tracking'));
+    expect(r.heldOut.targetTrackingCpu).toEqual(judge(sim.tunables, 'target-tracking-cpu'));
 
     const whole = simulate(WAVE, { ...sim, tunables: r.tunables }, 'mlscale');
     expect(r.heldOut.mlscale.taskMinutes).toBe(sum(whole.timeline.tasks.slice(half)));
@@ -163,5 +165,95 @@ describe('relevantTunables', () => {
     const forecastOnly = { ...engine, predictive: { ...engine.predictive, mode: 'forecast-only' } };
     expect(relevantTunables(forecastOnly)).not.toContain('leadMinutes');
     expect(relevantTunables(forecastOnly)).not.toContain('headroom');
+  });
+});
+
+describe('tune: the verdict, judged on the held-out half', () => {
+  it('recommends what beats the defaults there, as a config fragment keyed by pool name, and says the cpu alarm moves too', () => {
+    const r = tunedWave();
+    const v = tuningVerdict(r);
+    expect(r.heldOut.mlscale.taskMinutes).toBeLessThan(r.heldOut.defaults.taskMinutes);
+    expect(r.heldOut.mlscale.violationMinutes).toBeLessThanOrEqual(r.heldOut.defaults.violationMinutes);
+    expect(v.recommend).toBe(true);
+    expect(v.reason).toMatch(/^Recommended: on the held-out half the tuned values used [\d,]+ task-minutes .* fewer task-minutes with violation minutes no worse\.$/);
+    expect(v.fragment).toEqual({ thresholds: { cpuPercent: r.tunables.cpuPercent } });
+    expect(r.alarmMoves).toEqual([{ path: 'thresholds.cpuPercent', alarm: 'cpu', from: 70, to: r.tunables.cpuPercent }]);
+    expect(v.apply).toContain('thresholds are global');
+    expect(v.apply).toContain(`thresholds.cpuPercent also moves the cpu alarm from 70 to ${r.tunables.cpuPercent} %`);
+  });
+
+  it('keeps the defaults when the first half\'s best does worse on the second half, with the numbers', () => {
+    // A calm first half rewards a high CPU target; the second half's bursts punish it.
+    const shift = minuteTrace(
+      Array.from({ length: 480 }, (_, m) => (m < 240 ? 200 + 20 * Math.sin(m / 20) : m % 30 < 6 ? 420 : 150)),
+      DAY + 6 * 3_600_000,
+    );
+    const r = tune(shift, simPool('engine'), 0);
+    expect(r.changes.length).toBeGreaterThan(0);
+    expect(r.fit.taskMinutes).toBeLessThan(simulate(sliceTrace(shift, 0, 240), simPool('engine'), 'mlscale', { timeline: false }).result.taskMinutes);
+    const h = r.heldOut;
+    expect(h.mlscale.taskMinutes).toBeGreaterThan(h.defaults.taskMinutes);
+    expect(h.mlscale.violationMinutes).toBeGreaterThanOrEqual(h.defaults.violationMinutes);
+    const v = tuningVerdict(r);
+    expect(v.recommend).toBe(false);
+    expect(v.fragment).toBeUndefined();
+    expect(v.reason).toContain(`used ${h.mlscale.taskMinutes.toLocaleString('en-US')} task-minutes`);
+    expect(v.reason).toContain(`against ${h.defaults.taskMinutes.toLocaleString('en-US')} and`);
+    expect(v.reason).toMatch(/^Keep the defaults: .*: no saving and no fewer violation minutes\.$/);
+  });
+
+  it('recommends fewer violation minutes at no more task-minutes, and refuses fewer task-minutes bought with violations', () => {
+    const base = tunedWave();
+    const withHeldOut = (mlscale: Partial<PolicyResult>, defaults: Partial<PolicyResult>): TuneResult => ({
+      ...base,
+      heldOut: { ...base.heldOut, mlscale: { ...base.heldOut.mlscale, ...mlscale }, defaults: { ...base.heldOut.defaults, ...mlscale, ...defaults } },
+    });
+    const fewerViolations = tuningVerdict(withHeldOut({ taskMinutes: 1000, violationMinutes: 2 }, { violationMinutes: 5 }));
+    expect(fewerViolations.recommend).toBe(true);
+    expect(fewerViolations.reason).toMatch(/fewer violation minutes \(2 against 5\) at no more task-minutes/);
+    const boughtWithViolations = tuningVerdict(withHeldOut({ taskMinutes: 900, violationMinutes: 6, violationPercent: 1.5 }, { taskMinutes: 1000, violationMinutes: 5, violationPercent: 1.2 }));
+    expect(boughtWithViolations.recommend).toBe(false);
+    expect(boughtWithViolations.reason).toMatch(/fewer task-minutes, but it raised violation minutes from 5 \(1\.20 %\) to 6 \(1\.50 %\)/);
+    const moreTasksFewerViolations = tuningVerdict(withHeldOut({ taskMinutes: 1100, violationMinutes: 1 }, { taskMinutes: 1000, violationMinutes: 5 }));
+    expect(moreTasksFewerViolations.recommend).toBe(false);
+    expect(moreTasksFewerViolations.reason).toMatch(/fewer violation minutes, but more task-minutes/);
+  });
+
+  it('a fragment nests predictive values under the pool and keeps thresholds apart', () => {
+    expect(
+      configFragment('engine', [
+        { key: 'scaleInCooldownSeconds', path: 'pools[0].scaleInCooldownSeconds', from: 300, to: 120 },
+        { key: 'leadMinutes', path: 'pools[0].predictive.leadMinutes', from: 10, to: 5 },
+        { key: 'headroom', path: 'pools[0].predictive.headroom', from: 0.1, to: 0.2 },
+        { key: 'cpuPercent', path: 'thresholds.cpuPercent', from: 70, to: 65 },
+      ]),
+    ).toEqual({ pools: { engine: { scaleInCooldownSeconds: 120, predictive: { leadMinutes: 5, headroom: 0.2 } } }, thresholds: { cpuPercent: 65 } });
+    expect(alarmMoves(simPool('engine'), [{ key: 'scaleInCooldownSeconds', path: 'pools[0].scaleInCooldownSeconds', from: 300, to: 120 }])).toEqual([]);
+  });
+});
+
+describe('tune: a best value on the edge of its grid is searched beyond it', () => {
+  it('goes on outward in the edge\'s step while it keeps improving, and says so', () => {
+    const r = tune(WAVE, simPool('engine'), 0, { grid: { cpuPercent: [60, 65, 70] } });
+    const e = r.extended!.find((x) => x.key === 'cpuPercent')!;
+    expect(e).toMatchObject({ edge: 'upper', from: 70, step: 5 });
+    expect(r.tunables.cpuPercent).toBeGreaterThan(70);
+    expect(e.tried).toContain(r.tunables.cpuPercent);
+    expect(e.tried.every((v) => (v - 70) % 5 === 0 && v <= TUNING_BOUNDS.cpuPercent[1])).toBe(true);
+    // The same optimum as the full grid finds (its best, 90, is on the grid).
+    expect(r.tunables.cpuPercent).toBe(tunedWave().tunables.cpuPercent);
+  });
+
+  it('stops at the sane bound', () => {
+    // With no violation budget to keep, the highest CPU target is the cheapest: 95, the bound, with nothing beyond.
+    const r = tune(WAVE, simPool('engine'), 0, { grid: { cpuPercent: [85, 90, 95] }, maxViolationPercent: 100 });
+    expect(r.tunables.cpuPercent).toBe(TUNING_BOUNDS.cpuPercent[1]);
+    expect(r.extended!.find((x) => x.key === 'cpuPercent')).toEqual({ key: 'cpuPercent', edge: 'upper', from: 95, step: 5, tried: [], stopped: 'bound' });
+  });
+
+  it('a best value inside the grid is not extended', () => {
+    const r = tune(WAVE, simPool('engine'), 0, { grid: { cpuPercent: [85, 90, 95] } });
+    expect(r.tunables.cpuPercent).toBe(90);
+    expect(r.extended!.find((x) => x.key === 'cpuPercent')).toBeUndefined();
   });
 });

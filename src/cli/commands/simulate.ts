@@ -1,12 +1,14 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type Command, Option } from 'commander';
 import { compare, type Comparison } from '../../sim/compare';
 import { htmlReport } from '../../sim/html';
+import { simulationNotes, tuningNotes } from '../../sim/notes';
+import { minutesProgress, progressLine } from '../../sim/progress';
 import { simPoolFrom } from '../../sim/sim-config';
 import { ForecastCache, POLICIES, type PolicyName } from '../../sim/simulate';
-import { parseTrace, rescaleToPeak } from '../../sim/trace';
-import { tune, type TuneResult } from '../../sim/tune';
+import { materialize, openTraceFile, rescaleStream, streamOf, type MinuteTrace, type TraceStream } from '../../sim/trace';
+import { tune, tuningVerdict, type TuneResult } from '../../sim/tune';
 import { chooseEnvironment, DEFAULT_CONFIG, loadConfig } from '../context';
 import { CliError } from '../errors';
 import { printDocument } from '../output';
@@ -46,27 +48,38 @@ function positive(text: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-/** The JSON document of DESIGN.md ("Simulator output"), plus the ratios and the trace. */
-export function simulationJson(c: Comparison, policies: readonly PolicyName[], tuned?: TuneResult): Record<string, unknown> {
+/** The JSON document of DESIGN.md ("Simulator output"), plus the ratios, the trace, the notes and the forecast's trust. */
+export function simulationJson(c: Comparison, policies: readonly PolicyName[], tuned?: TuneResult, notes: readonly string[] = []): Record<string, unknown> {
   const pick = (p: PolicyName) => c.policies[p];
+  const verdict = tuned ? tuningVerdict(tuned) : undefined;
   return {
     minutes: c.minutes,
     pool: c.pool,
     trace: c.trace,
     policies: Object.fromEntries(policies.map((p) => [p, pick(p)])),
-    ...(tuned
+    notes,
+    ...(c.forecast && policies.includes('mlscale') ? { forecast: c.forecast } : {}),
+    ...(tuned && verdict
       ? {
           tuned: {
             minutes: tuned.heldOut.minutes,
             config: tuned.tunables,
-            changes: tuned.changes,
+            changes: tuned.changes.map(({ path: p, from, to }) => ({ path: p, from, to })),
+            recommend: verdict.recommend,
+            reason: verdict.reason,
+            fragment: verdict.fragment ?? null,
+            ...(verdict.apply ? { apply: verdict.apply } : {}),
+            alarmMoves: tuned.alarmMoves ?? [],
+            extended: tuned.extended ?? [],
             feasible: tuned.feasible,
+            evaluations: tuned.evaluations,
             fit: tuned.fit,
             policies: {
               mlscale: tuned.heldOut.mlscale,
               oracle: tuned.heldOut.oracle,
               'mlscale-defaults': tuned.heldOut.defaults,
               'target-tracking': tuned.heldOut.targetTracking,
+              ...(tuned.heldOut.targetTrackingCpu ? { 'target-tracking-cpu': tuned.heldOut.targetTrackingCpu } : {}),
             },
           },
         }
@@ -90,35 +103,67 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
   } catch (err) {
     throw new CliError(`--pool: ${(err as Error).message}`);
   }
-  let text: string;
   try {
-    text = readFileSync(o.trace, 'utf8');
+    closeSync(openSync(o.trace, 'r'));
   } catch (err) {
     throw new CliError(`cannot read trace ${o.trace} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  let trace = parseTrace(text, path.basename(o.trace));
-  if (peak !== undefined) trace = rescaleToPeak(trace, peak, sim.pool.maxCapacity * sim.pool.capacityPerTask);
+  // Streamed: one pass checks the rows, one finds the peak (to rescale), one replays; nothing of the file is kept.
+  const name = path.basename(o.trace);
+  let stream: TraceStream = openTraceFile(o.trace, name);
+  if (peak !== undefined) stream = rescaleStream(stream, peak, sim.pool.maxCapacity * sim.pool.capacityPerTask);
+  // --tune replays halves of the trace many times: it keeps the trace (and every fit of the forecast) in memory.
+  const inMemory: MinuteTrace | undefined = o.tune ? materialize(stream) : undefined;
+  const forecasts = new ForecastCache(o.tune ? 'all' : 'latest');
 
-  const forecasts = new ForecastCache();
-  const comparison = compare(trace, sim, policies, forecasts);
+  const progress = progressLine(output, process.stderr);
+  let comparison: Comparison;
+  try {
+    comparison = compare(inMemory ? streamOf(inMemory) : stream, sim, policies, forecasts, {
+      timeline: o.html ? 'chart' : 'none',
+      ...(progress ? { onProgress: (done: number, total: number) => progress.update(() => minutesProgress(`simulating ${name}`, done, total)) } : {}),
+    });
+  } finally {
+    progress?.done();
+  }
   const poolIndex = parsed.config.pools.findIndex((p) => p.name === sim.pool.name);
-  const tuned = o.tune ? tune(trace, sim, poolIndex, { maxViolationPercent: budget, forecasts }) : undefined;
-  const title = `mlscale simulation: ${sim.pool.name} (${env.name}) on ${trace.name}`;
+  let tuned: TuneResult | undefined;
+  if (inMemory) {
+    const tuning = progressLine(output, process.stderr);
+    try {
+      const each = Math.floor(inMemory.rps.length / 2).toLocaleString('en-US');
+      tuned = tune(inMemory, sim, poolIndex, {
+        maxViolationPercent: budget,
+        forecasts,
+        ...(tuning ? { onRun: (runs: number) => tuning.update(() => `tuning on ${name}: ${runs} runs of ${each} minutes`) } : {}),
+      });
+    } finally {
+      tuning?.done();
+    }
+  }
+  const notes = simulationNotes(comparison, sim, policies);
+  const tuneNotes = tuned ? tuningNotes(tuned) : [];
+  const title = `mlscale simulation: ${sim.pool.name} (${env.name}) on ${stream.name}`;
   if (o.html) {
     mkdirSync(path.dirname(path.resolve(o.html)), { recursive: true });
-    writeFileSync(o.html, htmlReport(comparison, policies, title, tuned));
+    const events = sim.plannedEvents.map((e) => ({ name: e.name, start: e.start, end: e.end }));
+    // The verdict has its own section on the page; the other tuning notes go with the rest.
+    writeFileSync(o.html, htmlReport(comparison, policies, title, tuned, { notes: [...notes, ...tuneNotes.slice(1)], events }));
   }
   if (output !== 'table') {
-    printDocument(output, simulationJson(comparison, policies, tuned));
+    printDocument(output, simulationJson(comparison, policies, tuned, [...notes, ...tuneNotes]));
     return;
   }
+  const r = comparison.trace.rescale;
   const out: string[] = [
-    `${title}: ${comparison.minutes} minutes, peak ${comparison.trace.peakRps} req/s${peak !== undefined ? ` (rescaled: peak = ${peak} × max capacity)` : ''}`,
+    `${title}: ${comparison.minutes} minutes, peak ${comparison.trace.peakRps} req/s${r ? ` (rescaled: peak = ${r.fraction} × max capacity)` : ''}`,
     '',
     simulationTable(comparison, policies),
   ];
+  if (notes.length) out.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
   if (tuned) {
     const h = tuned.heldOut;
+    const verdict = tuningVerdict(tuned);
     const ratio = (a: number) => (a / Math.max(1, h.oracle.taskMinutes)).toFixed(2);
     out.push(
       '',
@@ -126,6 +171,9 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
       ...(tuned.changes.length ? tuned.changes.map((ch) => `  ${ch.path}: ${ch.from} -> ${ch.to}`) : ['  the defaults were best; nothing to change']),
       `Held-out half (${h.minutes} minutes): tuned ${h.mlscale.taskMinutes} task-minutes (${ratio(h.mlscale.taskMinutes)} × oracle), ${h.mlscale.violationPercent.toFixed(2)} % violation minutes;` +
         ` defaults ${h.defaults.taskMinutes} (${ratio(h.defaults.taskMinutes)} × oracle), ${h.defaults.violationPercent.toFixed(2)} %.`,
+      verdict.reason,
+      ...(verdict.fragment ? [JSON.stringify(verdict.fragment, null, 2), verdict.apply ?? ''] : []),
+      ...tuneNotes.slice(1).map((n) => `- ${n}`),
     );
   }
   if (o.html) out.push('', `HTML report: ${path.resolve(o.html)}`);
@@ -136,8 +184,8 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
 export function registerSimulateCommand(program: Command): void {
   program
     .command('simulate')
-    .description('what-if simulator: replay a load trace through a configured pool under target tracking, mlscale and a perfect-foresight oracle')
-    .option('--trace <file>', 'CSV rate series (time + requests/value/rps column) or request log (time column only)', BUNDLED_TRACE)
+    .description('what-if simulator: replay a load trace through a configured pool under target tracking (native, and CPU alone), mlscale and a perfect-foresight oracle')
+    .option('--trace <file>', 'CSV rate series (time + requests/value/rps column) or request log (a header with the time column alone)', BUNDLED_TRACE)
     .option('--config <file>', `mlscale config (default: ${DEFAULT_CONFIG} in the working directory, else this checkout's)`)
     .option('--env <name>', 'environment of the config (default: production, else the first)')
     .option('--pool <name>', 'pool whose load the trace is (default: the always-on pool)')
@@ -146,7 +194,7 @@ export function registerSimulateCommand(program: Command): void {
     .addOption(new Option('-o, --output <format>', 'output format: table, json (DESIGN.md "Simulator output") or yaml').choices(['table', 'json', 'yaml']).default('table'))
     .option('--json', 'the same as -o json: one JSON object and nothing else')
     .option('--html <file>', 'write a self-contained HTML report with charts')
-    .option('--tune', 'search the tunable values on the first half, judge them on the second, print a config diff')
+    .option('--tune', 'search the tunable values on the first half, judge them on the second; recommend them only if they beat the defaults there')
     .addOption(new Option('--max-violation-percent <percent>', 'SLO budget for --tune').default('1'))
     .addHelpText('after', '\nExamples:\n  mlscale simulate --html report/simulation.html\n  mlscale simulate --trace ../shared/traces/nyc_taxi.csv --peak-utilization 0.8 --tune -o json')
     .action(async (options: SimulateOptions) => runSimulate(options));

@@ -34,11 +34,19 @@ export interface ReportInput {
   readonly markers: readonly ReportMarker[];
   readonly table: { readonly headers: readonly string[]; readonly rows: readonly (readonly string[])[] };
   readonly notes: readonly string[];
-  readonly tuning?: { readonly recommend: boolean; readonly reason: string; readonly fragment?: unknown; readonly heldOut?: string };
+  readonly tuning?: { readonly recommend: boolean; readonly reason: string; readonly fragment?: unknown; readonly apply?: string; readonly heldOut?: string };
   /** One line under the title (pool and trace). */
   readonly subtitle?: string;
   /** Requests per second one task serves: links the task axis to the load axis (tasks × this = req/s). */
   readonly capacityPerTask?: number;
   /** At most this many points per series (default 20,000); longer traces are bucketed by maximum. */
   readonly maxPoints?: number;
+  /**
+   * The series (and `loadRps`) are already bucketed, each point the maximum
+   * of this many minutes (the simulator buckets as it runs, to keep memory
+   * flat); markers stay in minutes. Unset: one value per minute.
+   */
+  readonly bucketMinutes?: number;
+  /** Minutes of the trace when the series are bucketed. @default loadRps.length */
+  readonly minutes?: number;
 }

@@ -72,7 +72,7 @@ interface Markers {
 
 /** The markers to draw: those given, plus violation ranges from each series' flags when none were given for it. Clamped to the trace, sorted. */
 export function collectMarkers(input: ReportInput): Markers {
-  const n = input.loadRps.length;
+  const n = input.minutes ?? input.loadRps.length;
   const clamp = (m: number) => Math.min(n, Math.max(0, Math.floor(m)));
   const violations: Markers['violations'] = [];
   const emergencies: Markers['emergencies'] = [];
@@ -91,7 +91,8 @@ export function collectMarkers(input: ReportInput): Markers {
   }
   const given = new Set(violations.map((v) => v.policy));
   for (const s of input.series) {
-    if (!s.violation || given.has(s.policy)) continue;
+    // Per-minute flags only: bucketed series carry their violations as markers.
+    if (!s.violation || given.has(s.policy) || (input.bucketMinutes ?? 1) > 1) continue;
     for (const r of violationRanges(s.violation)) violations.push({ policy: s.policy, from: clamp(r.from), to: clamp(r.to) });
   }
   const order = (a: { from?: number; at?: number; policy?: string; label?: string }, b: typeof a) =>
@@ -101,9 +102,12 @@ export function collectMarkers(input: ReportInput): Markers {
 
 /** The inline JSON the page script draws from. */
 export function chartData(input: ReportInput) {
-  const minutes = input.loadRps.length;
+  const minutes = input.minutes ?? input.loadRps.length;
   const maxPoints = input.maxPoints ?? DEFAULT_MAX_POINTS;
-  const bucket = bucketMinutes(minutes, maxPoints);
+  const pre = input.bucketMinutes !== undefined && input.bucketMinutes >= 1 ? Math.floor(input.bucketMinutes) : undefined;
+  const bucket = pre ?? bucketMinutes(minutes, maxPoints);
+  // Already bucketed by the simulator: taken as they are.
+  const points = (values: ArrayLike<number>) => (pre !== undefined ? Array.from(values) : bucketMax(values, bucket));
   const names = input.series.map((s) => s.policy);
   const styles = seriesStyles(names);
   // Widest first: each later (thinner, dashed or dotted) line is drawn over the earlier ones.
@@ -114,15 +118,15 @@ export function chartData(input: ReportInput) {
     minutes,
     bucketMinutes: bucket,
     perTask,
-    load: rounded(bucketMax(input.loadRps, bucket), 2),
+    load: rounded(points(input.loadRps), 2),
     policies: order.map(({ s, style }: { s: ReportSeries; style: SeriesStyle }) => ({
       name: s.policy,
       color: style.color,
       dash: style.dash,
       width: style.width,
-      ready: rounded(bucketMax(s.ready, bucket), 3),
-      tasks: rounded(bucketMax(s.tasks, bucket), 3),
-      backlog: rounded(bucketMax(s.backlog, bucket), 0),
+      ready: rounded(points(s.ready), 3),
+      tasks: rounded(points(s.tasks), 3),
+      backlog: rounded(points(s.backlog), 0),
     })),
     markers: collectMarkers(input),
   };
@@ -188,7 +192,8 @@ function tuningSection(t: NonNullable<ReportInput['tuning']>): string {
   const verdict = t.recommend
     ? `<h3>Recommended changes</h3>
 <p>${escapeHtml(t.reason)}</p>
-${t.fragment !== undefined ? `<pre class="fragment">${escapeHtml(JSON.stringify(t.fragment, null, 2))}</pre>` : ''}`
+${t.fragment !== undefined ? `<pre class="fragment">${escapeHtml(JSON.stringify(t.fragment, null, 2))}</pre>` : ''}
+${t.apply ? `<p>${escapeHtml(t.apply)}</p>` : ''}`
     : `<h3>Keep the defaults</h3>
 <p>${escapeHtml(t.reason)}</p>`;
   return `<section id="tuning"><h2>Tuning (fitted on the first half, judged on the second)</h2>

@@ -1,0 +1,116 @@
+/**
+ * The `notes` of a simulation: what the reader must know to trust (or not)
+ * the numbers — the trace was rescaled, coarse rows interpolated, gaps
+ * filled, the load beyond what the pool can ever serve (then the oracle is no
+ * lower bound), the forecast not trusted, the tuning verdict. The CLI prints
+ * them under the table, puts them in the JSON and on the HTML page.
+ */
+import type { Comparison } from './compare';
+import type { PolicyName } from './simulate';
+import type { SimPool } from './sim-config';
+import { INTERPOLATE_ABOVE_SECONDS } from './trace';
+import { configPath, tuningVerdict, type TuneResult } from './tune';
+
+const int = (x: number) => Math.round(x).toLocaleString('en-US');
+const num = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 2 });
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+/** 1800 → "30 minutes", 30 → "30 seconds". */
+export function intervalText(seconds: number): string {
+  if (seconds % 3600 === 0) return seconds === 3600 ? '1 hour' : `${seconds / 3600} hours`;
+  if (seconds % 60 === 0) return seconds === 60 ? '1 minute' : `${seconds / 60} minutes`;
+  return `${num(seconds)} seconds`;
+}
+
+/** 1800 → "30-minute", 30 → "30-second". */
+export function intervalAdjective(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}-hour`;
+  if (seconds % 60 === 0) return `${seconds / 60}-minute`;
+  return `${num(seconds)}-second`;
+}
+
+const minutesText = (m: number) => (m >= 120 && m % 60 === 0 ? `${m / 60} hours` : `${int(m)} minute${m === 1 ? '' : 's'}`);
+
+/** The notes on the trace, the pool and the forecast. */
+export function simulationNotes(c: Comparison, sim: SimPool, policies: readonly PolicyName[]): string[] {
+  const notes: string[] = [];
+  const { pool } = sim;
+  const perTask = pool.capacityPerTask;
+  const t = c.trace;
+
+  if (t.rescale) {
+    const r = t.rescale;
+    notes.push(
+      `Trace rescaled ×${r.factor.toPrecision(4)}: its busiest minute (${num(r.rawPeak)} in the file's units) becomes ${num(t.peakRps)} req/s, ` +
+        `${r.fraction} × the pool's full capacity (${pool.maxCapacity} tasks × ${num(perTask)} req/s = ${num(r.fullCapacityRps)} req/s).`,
+    );
+  }
+  if (t.interpolated) {
+    notes.push(
+      `The trace's rows are ${intervalText(t.intervalSeconds)} apart: each minute is interpolated linearly between them (each row is its interval's mean rate, placed at the interval's middle), ` +
+        `not held as ${intervalAdjective(t.intervalSeconds)} steps (rows ${intervalText(INTERPOLATE_ABOVE_SECONDS)} apart or closer are held).`,
+    );
+  }
+  if (t.gapsFilled > 0) {
+    notes.push(
+      `${int(t.gapsFilled)} missing row${t.gapsFilled === 1 ? '' : 's'} of the ${intervalAdjective(t.intervalSeconds)} series (${minutesText(t.gapMinutes)} without data; the longest gap ${minutesText(t.largestGapMinutes)}) ` +
+        `${t.interpolated ? 'interpolated across' : 'filled by holding the previous value'}.`,
+    );
+  }
+
+  const ceiling = sim.emergency.enabled ? Math.max(sim.emergency.ceiling, pool.maxCapacity) : pool.maxCapacity;
+  const ceilingRps = ceiling * perTask;
+  const maxRps = pool.maxCapacity * perTask;
+  if (t.peakRps > ceilingRps) {
+    notes.push(
+      `The peak load, ${num(t.peakRps)} req/s, is above what the pool can ever serve: ${sim.emergency.enabled ? 'the emergency ceiling' : 'max capacity'} ${ceiling} tasks × ${num(perTask)} req/s = ${num(ceilingRps)} req/s. ` +
+        `Every policy misses the SLO there, the oracle too (${int(c.policies.oracle.violationMinutes)} violation minutes): the oracle is no lower bound for those minutes.`,
+    );
+  } else if (t.peakRps > maxRps) {
+    notes.push(
+      `The peak load, ${num(t.peakRps)} req/s, is above max capacity (${pool.maxCapacity} tasks × ${num(perTask)} req/s = ${num(maxRps)} req/s) but within the emergency ceiling (${ceiling} tasks): ` +
+        'only an emergency raise (mlscale) or the oracle serves it without a backlog.',
+    );
+  }
+
+  const f = c.forecast;
+  if (f && policies.includes('mlscale') && sim.predictive.enabled && sim.predictive.mode === 'forecast-and-scale' && f.runs > 0) {
+    const trusted = f.runs - f.noForecast - f.untrusted;
+    if (trusted === f.runs) {
+      notes.push(`mlscale acted on the forecast in all ${int(f.runs)} predictive runs (backtest error within ${pct(sim.predictive.maxError)}).`);
+    } else {
+      const parts = [
+        f.noForecast ? `${int(f.noForecast)} had no forecast (under 24 hours of history)` : '',
+        f.notBacktested ? `${int(f.notBacktested)} had a forecast not yet backtested (under five days of history)` : '',
+        f.aboveMaxError
+          ? `${int(f.aboveMaxError)} had a backtest error above ${pct(sim.predictive.maxError)} (mean ${pct(f.meanWape ?? 0)}, up to ${pct(f.maxWape ?? 0)})`
+          : '',
+      ].filter(Boolean);
+      notes.push(
+        `Forecast ${f.noForecast ? 'missing or ' : ''}not trusted in ${int(f.runs - trusted)} of ${int(f.runs)} predictive runs: ${parts.join(', ')}; in those hours mlscale scaled reactively only ` +
+          `(the predictive Lambda acts on a forecast only when its backtest error over the last three days is at most ${pct(sim.predictive.maxError)}).`,
+      );
+    }
+  }
+
+  if (policies.includes('target-tracking-cpu') && pool.minCapacity === 0) {
+    notes.push(
+      'target-tracking-cpu keeps the pool\'s min capacity 0: at zero tasks there is no CPU datapoint, so once it has scaled in to zero it never scales out again (Application Auto Scaling needs a datapoint of its metric).',
+    );
+  }
+
+  return notes;
+}
+
+/** The notes on the tuning: its verdict, and every grid it searched beyond. */
+export function tuningNotes(tuned: TuneResult): string[] {
+  const notes = [`Tuning: ${tuningVerdict(tuned).reason}`];
+  for (const e of tuned.extended ?? []) {
+    if (e.tried.length === 0) continue;
+    notes.push(
+      `Tuning: the best ${configPath(e.key, 0).replace(/^pools\[0\]\./, '')} sat on the ${e.edge} edge of its grid (${e.from}); searched beyond it in steps of ${e.step}: ${e.tried.join(', ')} ` +
+        `(${e.stopped === 'bound' ? 'stopped at the sane bound' : 'stopped at the first value that did no better'}); chosen ${tuned.tunables[e.key]}.`,
+    );
+  }
+  return notes;
+}
