@@ -74,6 +74,8 @@ export interface StateEntered {
   /** The event type, e.g. TaskStateEntered. */
   readonly type: string;
   readonly at?: Date;
+  /** The state's input (JSON text), when the history carries it. */
+  readonly input?: string;
 }
 
 /**
@@ -101,6 +103,12 @@ export async function statesEnteredSince(executionArn: string, afterId: number):
   fresh.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
   const states = fresh
     .filter((e) => e.type?.endsWith('StateEntered') && e.stateEnteredEventDetails?.name)
-    .map((e) => ({ id: e.id ?? 0, name: e.stateEnteredEventDetails!.name!, type: e.type!, ...(e.timestamp ? { at: e.timestamp } : {}) }));
+    .map((e) => ({
+      id: e.id ?? 0,
+      name: e.stateEnteredEventDetails!.name!,
+      type: e.type!,
+      ...(e.timestamp ? { at: e.timestamp } : {}),
+      ...(e.stateEnteredEventDetails!.input !== undefined ? { input: e.stateEnteredEventDetails!.input } : {}),
+    }));
   return { states, lastId: fresh.reduce((max, e) => Math.max(max, e.id ?? 0), afterId) };
 }

@@ -35,7 +35,9 @@ function spec(s: Omit<AlarmSpec, 'periodSeconds' | 'perTask'> & { perTask?: bool
  */
 export function alarmSpecsForPool(pool: ResolvedPool, t: Thresholds, clusterName: string): AlarmSpec[] {
   const service = { ClusterName: clusterName, ServiceName: pool.name };
-  const toZero = pool.kind === 'scale-to-zero';
+  // Batch pools go to zero too: no tasks, no datapoints, nothing wrong.
+  const toZero = pool.kind === 'scale-to-zero' || pool.kind === 'batch';
+  const gpu = (pool.kind === 'scale-to-zero' || pool.kind === 'batch') && pool.compute.type === 'ec2-gpu';
   const idleGap: MissingData = toZero ? 'notBreaching' : 'missing';
   const m = pool.metrics;
   const specs: AlarmSpec[] = [
@@ -105,18 +107,19 @@ export function alarmSpecsForPool(pool: ResolvedPool, t: Thresholds, clusterName
       }),
     );
   } else {
-    const p99 = toZero ? t.gpuModuleP99Ms : t.cpuModuleP99Ms;
+    const p99 = gpu || pool.kind === 'scale-to-zero' ? t.gpuModuleP99Ms : t.cpuModuleP99Ms;
+    const perTask = pool.kind === 'batch' ? pool.messagesPerTask : t.queueDepthPerTask;
     specs.push(
       spec({
         kind: 'queueDepth',
         metric: m.queueDepth,
         perTask: true,
         comparison: 'GreaterThanThreshold',
-        threshold: t.queueDepthPerTask,
+        threshold: perTask,
         evaluationPeriods: 5,
         datapointsToAlarm: 5,
         treatMissingData: 'missing',
-        rule: `pending work > ${t.queueDepthPerTask} per running task for 5 of 5 one-minute periods`,
+        rule: `pending work > ${perTask} per running task for 5 of 5 one-minute periods`,
       }),
       spec({
         kind: 'processingLatency',
@@ -131,7 +134,23 @@ export function alarmSpecsForPool(pool: ResolvedPool, t: Thresholds, clusterName
     );
   }
 
-  if (toZero && pool.compute.type === 'ec2-gpu') {
+  if (pool.kind === 'batch') {
+    specs.push(
+      spec({
+        kind: 'oldestMessageAge',
+        metric: pool.metrics.oldestMessageAge!,
+        comparison: 'GreaterThanThreshold',
+        threshold: pool.maxMessageAgeSeconds,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 5,
+        // An inactive queue stops publishing: no datapoints, no old messages.
+        treatMissingData: 'notBreaching',
+        rule: `oldest message older than ${pool.maxMessageAgeSeconds} s for 5 of 5 one-minute periods: the workers are not keeping up`,
+      }),
+    );
+  }
+
+  if (gpu) {
     specs.push(
       spec({
         kind: 'gpuUtilization',

@@ -62,7 +62,7 @@ function time(value: unknown, field: string): number {
   return t;
 }
 
-function wholeMinutes(value: unknown, field: string, fallback: number): number {
+export function wholeMinutes(value: unknown, field: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 1_440) {
     throw new RunbookInputError(`${field} must be a whole number of minutes from 0 to 1440, got ${JSON.stringify(value)}`);

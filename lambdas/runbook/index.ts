@@ -11,6 +11,7 @@ import {
   runbookTarget,
   RunbookInputError,
 } from '../core/runbook-plan';
+import { planRollout } from '../core/rollout-plan';
 import { reconcileTargets } from '../reconcile/run';
 import { observability } from '../shared/observability';
 import { holdStoreFor, targetsFromEnv } from '../shared/targets-env';
@@ -28,7 +29,7 @@ function env(name: string): string {
 
 /**
  * The runbook state machines' helper, and the starter of the emergency runbook:
- * - `{ action: 'plan-event' | 'plan-emergency' | 'plan-nodegroup', input, execution? }`: validate and resolve a runbook's input;
+ * - `{ action: 'plan-event' | 'plan-emergency' | 'plan-nodegroup' | 'plan-rollout', input, execution? }`: validate and resolve a runbook's input;
  * - `{ action: 'hold', target, holder, floor | multiplier, until | minutes, reason, request?, ifAbsent? }`:
  *   write a hold (sized against the target's desired capacity now) and reconcile the target;
  * - `{ action: 'release', target, holder }`: release a hold and reconcile the target;
@@ -64,6 +65,8 @@ export const handler = async (event: unknown): Promise<unknown> => {
       return planEmergencyRunbook(event.input, doc);
     case 'plan-nodegroup':
       return planNodegroupScale(event.input, doc);
+    case 'plan-rollout':
+      return planRollout(event.input, doc, now, typeof event.execution === 'string' ? event.execution : '');
     case 'hold': {
       const input = isObject(event.request) ? event.request : event;
       if (event.owner !== undefined && (typeof event.owner !== 'string' || event.owner === '')) throw new RunbookInputError('owner must be a non-empty string');
@@ -108,7 +111,7 @@ export const handler = async (event: unknown): Promise<unknown> => {
     }
     default:
       throw new RunbookInputError(
-        `unknown action ${JSON.stringify(event.action)} (plan-event, plan-emergency, plan-nodegroup, hold, release, alarm-states, or an alarm event)`,
+        `unknown action ${JSON.stringify(event.action)} (plan-event, plan-emergency, plan-nodegroup, plan-rollout, hold, release, alarm-states, or an alarm event)`,
       );
   }
 };

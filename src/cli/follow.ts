@@ -1,4 +1,4 @@
-import { describeExecution, statesEnteredSince, type ExecutionStatus } from '../../lambdas/aws/step-functions';
+import { describeExecution, statesEnteredSince, type ExecutionStatus, type StateEntered } from '../../lambdas/aws/step-functions';
 import { sleep } from './watch';
 
 export interface FollowResult extends ExecutionStatus {
@@ -18,10 +18,15 @@ export function duration(start: Date | undefined, stop: Date | undefined): strin
 
 /**
  * Poll an execution until it stops, printing one line per state entered
- * (`print`), and return its final status. Reads the status before the history,
+ * (`print`, with what `progress` adds for it), and return its final status. Reads the status before the history,
  * so the history read after a final status holds every state.
  */
-export async function followExecution(executionArn: string, intervalMs: number, print: (line: string) => void): Promise<FollowResult> {
+export async function followExecution(
+  executionArn: string,
+  intervalMs: number,
+  print: (line: string) => void,
+  progress?: (state: StateEntered) => string | undefined,
+): Promise<FollowResult> {
   const states: string[] = [];
   let lastId = 0;
   for (;;) {
@@ -30,7 +35,8 @@ export async function followExecution(executionArn: string, intervalMs: number, 
     lastId = fresh.lastId;
     for (const s of fresh.states) {
       states.push(s.name);
-      print(`  ${clock(s.at)}  ${s.name}`);
+      const detail = progress?.(s);
+      print(`  ${clock(s.at)}  ${s.name}${detail ? `  (${detail})` : ''}`);
     }
     if (status.status !== 'RUNNING') return { ...status, states };
     await sleep(intervalMs);

@@ -185,3 +185,51 @@ describe('mlscale prescale', () => {
     expect((await run('prescale', 'engine', '--replicas', '8', '--at', '+1h', '--until', '+2h')).code).toBe(0);
   });
 });
+
+describe('mlscale rollout', () => {
+  const ROLLOUT = 'pipestream-production-rollout';
+  const RUN = 'engine-rollout-20261202T1000Z';
+
+  it('starts <pipeline>-<env>-rollout with the steps, named target-rollout-minute', async () => {
+    deploy(ROLLOUT);
+    const r = await cli('rollout', 'engine', '--steps', '1,3,5,10', '--hold', '10m', '--keep', '2h');
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toEqual([`runbook.mlscale/rollout started for engine (execution ${RUN})`]);
+    expect(started()).toEqual([{ stateMachineArn: arn(ROLLOUT), name: RUN, input: JSON.stringify({ target: 'engine', steps: [1, 3, 5, 10], holdMinutes: 10, keepMinutes: 120 }) }]);
+  });
+
+  it('--wait shows which step each raise is for, and fails when the run stopped at the last healthy step', async () => {
+    deploy(ROLLOUT);
+    const exec = executionArn(ROLLOUT, RUN);
+    fake().before('sfn:describeExecution', async () => {
+      fake().progress(exec, [
+        'Plan',
+        { name: 'Raise to the step', input: { step: { number: 1, replicas: 1 } } },
+        { name: 'Raise to the step', input: { step: { number: 2, replicas: 3 } } },
+        'Keep the last healthy step',
+      ], { status: 'FAILED', error: 'Unhealthy', cause: 'an alarm fired at step 2 (3 replicas); kept step 1 (1 replicas)' });
+    });
+    const r = await cli('rollout', 'engine', '--steps', '1,3,5', '--wait', '--interval', '1s');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/Raise to the step {2}\(step 1\/3: 1 replicas\)/);
+    expect(r.stdout).toMatch(/Raise to the step {2}\(step 2\/3: 3 replicas\)/);
+    expect(r.stderr).toMatch(/^Error: runbook rollout for engine ended FAILED: Unhealthy: an alarm fired at step 2/);
+  });
+
+  it.each([
+    [['--steps', '1,3,3'], 'Error: steps must be increasing, got 3 then 3'],
+    [['--steps', '5,3'], 'Error: steps must be increasing, got 5 then 3'],
+    [['--steps', '1,3,50'], 'Error: steps must not exceed the max capacity 10 of engine, got 50'],
+    [['--steps', '1,three'], "Error: --steps must be replica counts separated by commas, like 1,3,5,10, got '1,three'"],
+    [['--steps', '1,3', '--hold', '90s'], "Error: --hold must be whole minutes (like 5m or 1h), got '90s'"],
+    [['--steps', '1,3', '--hold', 'soon'], "Error: --hold must be a duration like 30m, 1h, 4h or 2d, got 'soon'"],
+  ])('rejects %j before any AWS call', async (args, message) => {
+    expectOneLineError(await cli('rollout', 'engine', ...args), message);
+    expectNoAwsCalls(fake());
+  });
+
+  it('rejects an unknown service before any AWS call', async () => {
+    expectOneLineError(await cli('rollout', 'engine2', '--steps', '1,2'), /^Error: engine2 is not managed by mlscale in production/);
+    expectNoAwsCalls(fake());
+  });
+});

@@ -135,7 +135,7 @@ interface Execution {
   output?: string;
   error?: string;
   cause?: string;
-  history: { id: number; type: string; name?: string; timestamp: Date }[];
+  history: { id: number; type: string; name?: string; input?: string; timestamp: Date }[];
 }
 
 const clone = <T>(value: T): T => (value === undefined ? value : structuredClone(value));
@@ -566,7 +566,7 @@ export class FakeAws {
           id: h.id,
           type: h.type,
           timestamp: h.timestamp,
-          ...(h.name ? { stateEnteredEventDetails: { name: h.name } } : {}),
+          ...(h.name ? { stateEnteredEventDetails: { name: h.name, ...(h.input !== undefined ? { input: h.input } : {}) } } : {}),
         }));
         return { events: p.reverseOrder ? events.reverse() : events };
       }
@@ -579,10 +579,13 @@ export class FakeAws {
   }
 
   /** Move an execution on (for the CLI's `--wait`): states entered, then its end. */
-  progress(executionArn: string, states: readonly string[], end?: { status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED'; output?: unknown; error?: string; cause?: string }): void {
+  progress(executionArn: string, states: readonly (string | { readonly name: string; readonly input: unknown })[], end?: { status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED'; output?: unknown; error?: string; cause?: string }): void {
     const e = this.executions.get(executionArn);
     if (!e) throw new Error(`no execution ${executionArn}`);
-    for (const name of states) e.history.push({ id: e.history.length + 1, type: 'TaskStateEntered', name, timestamp: new Date() });
+    for (const s of states) {
+      const [name, input] = typeof s === 'string' ? [s, undefined] : [s.name, JSON.stringify(s.input)];
+      e.history.push({ id: e.history.length + 1, type: 'TaskStateEntered', name, ...(input !== undefined ? { input } : {}), timestamp: new Date() });
+    }
     if (end) {
       e.status = end.status;
       e.stopDate = new Date();

@@ -48,6 +48,9 @@ describe('Function: runbook handler', () => {
       ['plan-nodegroup', 'an ECS service', { nodegroup: 'engine', desiredSize: 2 }, /^engine is not an EKS node group/],
       ['plan-nodegroup', 'a size above the max', { nodegroup: 'gpu-workers', desiredSize: 5 }, /^desiredSize 5 is above the max 4 of gpu-workers/],
       ['plan-nodegroup', 'a negative size', { nodegroup: 'gpu-workers', desiredSize: -1 }, /^desiredSize must be a whole number >= 0, got -1/],
+      ['plan-rollout', 'steps that do not increase', { target: 'engine', steps: [1, 3, 2] }, /^steps must be increasing, got 3 then 2/],
+      ['plan-rollout', 'steps above the max', { target: 'engine', steps: [2, 12] }, /^steps must not exceed the max capacity 10 of engine, got 12/],
+      ['plan-rollout', 'an unknown target', { target: 'nope', steps: [1] }, /^unknown target 'nope'/],
     ])('%s: throws a one-line RunbookInputError and makes no AWS call for %s', async (action, _case, input, message) => {
       const account = design();
 
@@ -55,10 +58,17 @@ describe('Function: runbook handler', () => {
       expect(account.fake.calls).toEqual([]);
     });
 
+    it('plan-rollout: names the hold after the execution and gates on the target’s health alarms', async () => {
+      const account = design();
+      const plan = (await run(account, { action: 'plan-rollout', input: { target: 'engine', steps: [1, 3, 5] }, execution: 'engine-rollout-1' })) as Record<string, unknown>;
+      expect(plan).toMatchObject({ holder: 'rollout:engine-rollout-1', steps: [1, 3, 5], stepCount: 3, holdMinutes: 5 });
+      expect(account.fake.calls).toEqual([]);
+    });
+
     it('throws a one-line RunbookInputError for an unknown action and makes no AWS call', async () => {
       const account = design();
 
-      await expectOneLineError(run(account, { action: 'explode' }), /^unknown action "explode" \(plan-event, plan-emergency, plan-nodegroup, hold, release, alarm-states, or an alarm event\)/, 'RunbookInputError');
+      await expectOneLineError(run(account, { action: 'explode' }), /^unknown action "explode" \(plan-event, plan-emergency, plan-nodegroup, plan-rollout, hold, release, alarm-states, or an alarm event\)/, 'RunbookInputError');
       expect(account.fake.calls).toEqual([]);
     });
 

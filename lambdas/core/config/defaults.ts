@@ -43,9 +43,10 @@ export const DEFAULTS = {
  * trade-off): low-cost 1/1/0, balanced 2/1/0, low-latency 3/2/1.
  */
 export const PRESET_MIN_CAPACITY = {
-  'low-cost': { 'always-on': 1, demand: 1, 'scale-to-zero': 0 },
-  balanced: { 'always-on': 2, demand: 1, 'scale-to-zero': 0 },
-  'low-latency': { 'always-on': 3, demand: 2, 'scale-to-zero': 1 },
+  'low-cost': { 'always-on': 1, demand: 1, 'scale-to-zero': 0, batch: 0 },
+  balanced: { 'always-on': 2, demand: 1, 'scale-to-zero': 0, batch: 0 },
+  // Batch work waits in its queue by design: even low-latency presets let it go to zero.
+  'low-latency': { 'always-on': 3, demand: 2, 'scale-to-zero': 1, batch: 0 },
 } as const;
 
 /** Start-up delay from "desired + 1" to serving: a Fargate task vs. a GPU instance that must boot first. */
@@ -80,6 +81,11 @@ export function defaultPoolMetrics(pool: string) {
     work: kafkaLagMetric(pool),
     gpuUtilization: { namespace: NAMESPACES.gpu, metricName: 'GPUUtilization', dimensions: byPool, statistic: 'Average' },
   } satisfies Record<string, MetricRef>;
+}
+
+/** An SQS queue's metric (AWS/SQS, by QueueName), statistic Maximum. */
+export function sqsMetric(queueName: string, metricName: 'ApproximateNumberOfMessagesVisible' | 'ApproximateNumberOfMessagesNotVisible' | 'ApproximateAgeOfOldestMessage'): MetricRef {
+  return { namespace: 'AWS/SQS', metricName, dimensions: { QueueName: queueName }, statistic: 'Maximum' };
 }
 
 /** A node group's GPU utilisation, as the workload publishes it per node group. */

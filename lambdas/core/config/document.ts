@@ -72,6 +72,10 @@ const common = {
   missingDataIsIdle: z._default(z.boolean(), false),
   /** Alarm names whose events belong to this target. */
   alarms: z._default(z.array(z.string()), []),
+  /** Batch targets: the SQS queue the workers read (its metrics are `work` and `inFlight`). */
+  queue: z.optional(nonEmpty),
+  /** Alarm names that say new capacity of this target is unhealthy (the rollout runbook's gates). */
+  healthAlarms: z._default(z.array(z.string()), []),
   /** The emergency procedure may act on this target. */
   emergencyEnabled: z._default(z.boolean(), true),
   /** Highest capacity the emergency procedure may reach. @default maxCapacity × 2 */
@@ -153,7 +157,7 @@ export function emergencyCeiling(target: TargetSpec): number {
 
 /** A scale-to-zero target the reconciler may take to zero (it has a work metric that wakes it). */
 export function isScaleToZero(t: TargetSpec): boolean {
-  return t.pool === 'scale-to-zero' && t.work !== undefined;
+  return (t.pool === 'scale-to-zero' || t.pool === 'batch') && t.work !== undefined;
 }
 
 /** The configured limits the reconciler restores when no hold asks otherwise. */

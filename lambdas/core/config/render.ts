@@ -1,5 +1,6 @@
 import { alarmSpecsForPool } from '../alarm-specs';
 import type { ResolvedEnvironment } from './resolve';
+import { HEALTH_ALARM_KINDS } from './schema';
 import { alarmName, holdsTableName } from '../names';
 import { parseTargetsDocument, type TargetsDocument, type TargetsDocumentInput } from './document';
 
@@ -29,10 +30,22 @@ export function renderTargetsDocument(env: ResolvedEnvironment): TargetsDocument
       emergencyEnabled: pool.emergency.enabled,
       emergencyCeiling: pool.emergency.ceiling,
       alarms: pool.emergency.enabled ? emergencyKinds.map((k) => alarmName(prefix, pool.name, k)) : [],
+      healthAlarms: kinds.filter((k) => HEALTH_ALARM_KINDS.includes(k)).map((k) => alarmName(prefix, pool.name, k)),
       plannedEvents: env.plannedEvents.filter((e) => e.pool === pool.name).map(({ pool: _pool, ...event }) => event),
       peakHours: env.peakHours.filter((p) => p.pool === pool.name).map(({ pool: _pool, ...peak }) => peak),
       maxDirectionChangesPerHour: env.thrash.maxDirectionChangesPerHour,
     };
+    if (pool.kind === 'batch') {
+      // Visible messages wake it; invisible ones (being worked on) keep it up: never to zero mid-message.
+      Object.assign(target, {
+        work: pool.metrics.work,
+        inFlight: pool.metrics.inFlight,
+        idleMinutes: pool.idleMinutes,
+        scaleFromZeroTo: pool.scaleFromZeroTo,
+        missingDataIsIdle: pool.missingDataIsIdle,
+        queue: pool.queue.name,
+      });
+    }
     if (pool.kind === 'scale-to-zero') {
       Object.assign(target, {
         work: pool.metrics.work,

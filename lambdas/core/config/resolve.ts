@@ -1,6 +1,6 @@
 import type { MetricRef } from './metric';
 import type { MlscaleConfig, NodeGroupConfig, PoolConfig, PoolKind, Preset, Thresholds } from './schema';
-import { DEFAULT_STARTUP_SECONDS, defaultPoolMetrics, kafkaLagMetric, nodegroupGpuMetric, PRESET_MIN_CAPACITY, withOverride } from './defaults';
+import { DEFAULT_STARTUP_SECONDS, defaultPoolMetrics, kafkaLagMetric, nodegroupGpuMetric, PRESET_MIN_CAPACITY, sqsMetric, withOverride } from './defaults';
 import type { ConfigProblem } from './errors';
 
 export interface ResolvedPoolMetrics {
@@ -12,6 +12,8 @@ export interface ResolvedPoolMetrics {
   readonly work: MetricRef;
   readonly inFlight?: MetricRef;
   readonly gpuUtilization: MetricRef;
+  /** Batch pools: the age of the oldest message in the queue. */
+  readonly oldestMessageAge?: MetricRef;
 }
 
 export interface ResolvedEmergency {
@@ -30,8 +32,20 @@ export interface ResolvedPredictive {
 /** Omit that keeps a discriminated union a union. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** A batch pool's queue, named. */
+export interface ResolvedQueue {
+  readonly name: string;
+  readonly existing: boolean;
+  readonly maxReceiveCount: number;
+  readonly visibilityTimeoutSeconds: number;
+}
+
+type PoolWithoutQueue = DistributiveOmit<PoolConfig, 'minCapacity' | 'startupSeconds' | 'metrics' | 'emergency' | 'predictive' | 'queue' | 'messagesPerTask'>;
+/** Kind-specific resolved fields: a batch pool's named queue and its per-task target. */
+type ResolvedKindFields<P> = P extends { kind: 'batch' } ? P & { readonly queue: ResolvedQueue; readonly messagesPerTask: number } : P;
+
 /** A pool with every default applied for one environment. */
-export type ResolvedPool = DistributiveOmit<PoolConfig, 'minCapacity' | 'startupSeconds' | 'metrics' | 'emergency' | 'predictive'> & {
+export type ResolvedPool = ResolvedKindFields<PoolWithoutQueue> & {
   readonly minCapacity: number;
   readonly maxCapacity: number;
   readonly startupSeconds: number;
@@ -79,34 +93,47 @@ function resolvePool(
   config: MlscaleConfig,
   preset: Preset,
   override: { minCapacity?: number; maxCapacity?: number } | undefined,
+  where: { pipeline: string; environment: string; thresholds: Thresholds },
 ): ResolvedPool {
   const kind: PoolKind = pool.kind;
   const maxCapacity = override?.maxCapacity ?? pool.maxCapacity;
   const minCapacity = override?.minCapacity ?? pool.minCapacity ?? PRESET_MIN_CAPACITY[preset][kind];
-  const compute = pool.kind === 'scale-to-zero' ? pool.compute.type : 'fargate';
-  const defaults = defaultPoolMetrics(pool.name);
+  const compute = pool.kind === 'scale-to-zero' || pool.kind === 'batch' ? pool.compute.type : 'fargate';
+  const queueName = pool.kind === 'batch' ? (pool.queue.name ?? `${where.pipeline}-${where.environment}-${pool.name}`) : undefined;
+  // A batch pool's work is its queue: visible messages pending, invisible ones being worked on.
+  const defaults = queueName
+    ? { ...defaultPoolMetrics(pool.name), work: sqsMetric(queueName, 'ApproximateNumberOfMessagesVisible'), queueDepth: sqsMetric(queueName, 'ApproximateNumberOfMessagesVisible') }
+    : defaultPoolMetrics(pool.name);
   const m = pool.metrics;
+  const inFlight = queueName ? withOverride(sqsMetric(queueName, 'ApproximateNumberOfMessagesNotVisible'), m.inFlight) : m.inFlight ? withOverride({ ...defaults.queueDepth, metricName: 'InFlight' }, m.inFlight) : undefined;
   const metrics: ResolvedPoolMetrics = {
     requests: withOverride(defaults.requests, m.requests),
     latency: withOverride(defaults.latency, m.latency),
     consumerLag: withOverride(defaults.consumerLag, m.consumerLag),
     grpcLatency: withOverride(defaults.grpcLatency, m.grpcLatency),
     // A scale-to-zero pool's queue is its pending work unless it says otherwise.
-    queueDepth: withOverride(pool.kind === 'scale-to-zero' ? withOverride(defaults.work, m.work) : defaults.queueDepth, m.queueDepth),
+    queueDepth: withOverride(pool.kind === 'scale-to-zero' || pool.kind === 'batch' ? withOverride(defaults.work, m.work) : defaults.queueDepth, m.queueDepth),
     work: withOverride(defaults.work, m.work),
     gpuUtilization: withOverride(defaults.gpuUtilization, m.gpuUtilization),
-    ...(m.inFlight ? { inFlight: withOverride({ ...defaults.queueDepth, metricName: 'InFlight' }, m.inFlight) } : {}),
+    ...(inFlight ? { inFlight } : {}),
+    ...(queueName ? { oldestMessageAge: sqsMetric(queueName, 'ApproximateAgeOfOldestMessage') } : {}),
   };
   const p = pool.predictive;
+  const kindFields =
+    pool.kind === 'batch'
+      ? { queue: { ...pool.queue, name: queueName! }, messagesPerTask: pool.messagesPerTask ?? where.thresholds.queueDepthPerTask }
+      : {};
   return {
     ...pool,
+    ...kindFields,
     minCapacity,
     maxCapacity,
     startupSeconds: pool.startupSeconds ?? DEFAULT_STARTUP_SECONDS[compute],
     metrics,
     emergency: {
       // Doubling a pool that scales to zero fights the scale-to-zero Lambda; opt in explicitly.
-      enabled: pool.emergency.enabled ?? kind !== 'scale-to-zero',
+      // Batch work waits in its queue by design: no emergency for it either, unless asked.
+      enabled: pool.emergency.enabled ?? (kind !== 'scale-to-zero' && kind !== 'batch'),
       ceiling: pool.emergency.ceiling ?? Math.ceil(maxCapacity * config.emergency.ceilingMultiplier),
     },
     predictive: {
@@ -120,7 +147,8 @@ function resolvePool(
       headroom: p.headroom ?? config.predictive.headroom,
       leadMinutes: p.leadMinutes ?? config.predictive.leadMinutes,
     },
-  };
+    // TypeScript cannot tie kindFields to pool.kind; both are set from the same test above.
+  } as ResolvedPool;
 }
 
 /** Name the field that made min > max: the environment override, the pool, or the preset. */
@@ -160,7 +188,7 @@ export function resolveEnvironment(
   const problems: ConfigProblem[] = [];
   const preset = env.preset ?? config.preset;
   const thresholds: Thresholds = { ...config.thresholds, ...env.thresholds };
-  const pools = config.pools.map((pool) => resolvePool(pool, config, preset, env.pools[pool.name]));
+  const pools = config.pools.map((pool) => resolvePool(pool, config, preset, env.pools[pool.name], { pipeline: config.name, environment: env.name, thresholds }));
 
   pools.forEach((pool, i) => {
     const where = env.pools[pool.name]?.minCapacity !== undefined ? `environments[${envIndex}].pools.${pool.name}` : `pools[${i}]`;

@@ -35,7 +35,7 @@ export const PRESETS = ['low-cost', 'balanced', 'low-latency'] as const;
 export const presetSchema = z.enum(PRESETS);
 export type Preset = z.infer<typeof presetSchema>;
 
-export const POOL_KINDS = ['always-on', 'demand', 'scale-to-zero'] as const;
+export const POOL_KINDS = ['always-on', 'demand', 'scale-to-zero', 'batch'] as const;
 export type PoolKind = (typeof POOL_KINDS)[number];
 
 /** Runbook thresholds: they drive both the scaling policies and the alarms. */
@@ -195,7 +195,42 @@ export const scaleToZeroPoolSchema = z.strictObject({
   probe: z.optional(probeSchema),
 });
 
-export const poolSchema = z.discriminatedUnion('kind', [alwaysOnPoolSchema, demandPoolSchema, scaleToZeroPoolSchema]);
+/** The SQS queue a batch pool works off. */
+export const batchQueueSchema = z.strictObject({
+  /** Queue name. @default - `<pipeline>-<environment>-<pool>` */
+  name: z.optional(matching(/^[A-Za-z0-9_-]{1,75}(\.fifo)?$/, 'must be an SQS queue name: up to 80 of A-Z, a-z, 0-9, "-" and "_" (".fifo" at the end for FIFO)')),
+  /** The queue exists already (give its name); otherwise the stack creates it, encrypted, with a dead-letter queue. */
+  existing: z._default(z.boolean(), false),
+  /** Receives of one message before it goes to the dead-letter queue (created queues). */
+  maxReceiveCount: z._default(int(1, 1_000), 5),
+  /** Seconds a received message stays invisible to other workers (created queues); longer than a message takes. */
+  visibilityTimeoutSeconds: z._default(int(0, 43_200), 300),
+});
+
+/**
+ * A batch pool (the batch-inference pattern): workers take messages off an
+ * SQS queue; capacity follows the backlog per task, goes to zero when the
+ * queue has been empty for idleMinutes and comes back when messages arrive.
+ */
+export const batchPoolSchema = z.strictObject({
+  ...poolBase,
+  kind: z.literal('batch'),
+  queue: z._default(batchQueueSchema, { existing: false, maxReceiveCount: 5, visibilityTimeoutSeconds: 300 }),
+  /** Visible messages per running task that target tracking holds. @default - thresholds.queueDepthPerTask */
+  messagesPerTask: z.optional(z.number().check(z.gt(0))),
+  idleMinutes: z._default(minutes, DEFAULTS.scaleToZero.idleMinutes),
+  scaleFromZeroTo: z._default(int(1), DEFAULTS.scaleToZero.scaleFromZeroTo),
+  /**
+   * A minute with no queue datapoint counts as empty. On by default for SQS: CloudWatch stops publishing a
+   * queue's metrics after six hours without activity, and the first message sent makes it publish again.
+   */
+  missingDataIsIdle: z._default(z.boolean(), true),
+  /** Alarm when the oldest message has waited this long (ApproximateAgeOfOldestMessage). */
+  maxMessageAgeSeconds: z._default(int(60, 1_209_600), 900),
+  compute: z._default(z.discriminatedUnion('type', [fargateComputeSchema, gpuComputeSchema]), { type: 'fargate' }),
+});
+
+export const poolSchema = z.discriminatedUnion('kind', [alwaysOnPoolSchema, demandPoolSchema, scaleToZeroPoolSchema, batchPoolSchema]);
 export type PoolConfig = z.infer<typeof poolSchema>;
 
 export const GPU_AMI_TYPES = ['AL2023_x86_64_NVIDIA', 'BOTTLEROCKET_x86_64_NVIDIA', 'AL2_x86_64_GPU'] as const;
@@ -271,8 +306,16 @@ export const ALARM_KINDS = [
   'emergencyLatency',
   'gpuUtilization',
   'noRequests',
+  'oldestMessageAge',
 ] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
+
+/**
+ * The alarm kinds that say new capacity is unhealthy — the rollout runbook's
+ * health gates. Not CPU or queue depth (too little capacity is what a
+ * rollout is curing) and not noRequests (no traffic says nothing of health).
+ */
+export const HEALTH_ALARM_KINDS: readonly AlarmKind[] = ['memory', 'grpcLatency', 'latencyP95', 'emergencyLatency', 'processingLatency'];
 
 export const emergencySchema = z.strictObject({
   /** Emergency ceiling = maxCapacity × this, unless a pool sets its own. */

@@ -34,26 +34,30 @@ function crossFieldProblems(config: MlscaleConfig): ConfigProblem[] {
 
   config.pools.forEach((pool, i) => {
     checkUnique(problems, `pools[${i}].containers`, pool.containers.map((c) => c.name), 'container');
-    const onFargate = pool.kind !== 'scale-to-zero' || pool.compute.type === 'fargate';
+    const compute = pool.kind === 'scale-to-zero' || pool.kind === 'batch' ? pool.compute : undefined;
+    const onFargate = !compute || compute.type === 'fargate';
     if (onFargate) {
       const size = fargateSizeProblem(pool.cpu, pool.memoryMiB);
       if (size) problems.push({ path: `pools[${i}].memoryMiB`, message: size });
-    } else if (pool.kind === 'scale-to-zero' && pool.compute.type === 'ec2-gpu') {
-      const instance = GPU_INSTANCES[pool.compute.instanceType];
-      if (instance && pool.compute.gpusPerTask > instance.gpus) {
+    } else if (compute?.type === 'ec2-gpu') {
+      const instance = GPU_INSTANCES[compute.instanceType];
+      if (instance && compute.gpusPerTask > instance.gpus) {
         problems.push({
           path: `pools[${i}].compute.gpusPerTask`,
-          message: `${pool.compute.instanceType} has ${instance.gpus} GPU(s), got gpusPerTask ${pool.compute.gpusPerTask}`,
+          message: `${compute.instanceType} has ${instance.gpus} GPU(s), got gpusPerTask ${compute.gpusPerTask}`,
         });
       }
       if (instance && pool.memoryMiB > instance.memoryGiB * 1024 * 0.9) {
         problems.push({
           path: `pools[${i}].memoryMiB`,
-          message: `${pool.compute.instanceType} has ${instance.memoryGiB} GiB; a task may use about 90 % of it, got ${pool.memoryMiB} MiB`,
+          message: `${compute.instanceType} has ${instance.memoryGiB} GiB; a task may use about 90 % of it, got ${pool.memoryMiB} MiB`,
         });
       }
     }
-    if (pool.kind === 'scale-to-zero' && pool.scaleFromZeroTo > pool.maxCapacity) {
+    if (pool.kind === 'batch' && pool.queue.existing && pool.queue.name === undefined) {
+      problems.push({ path: `pools[${i}].queue.name`, message: 'required when queue.existing is true (the name of the queue the workers read)' });
+    }
+    if ((pool.kind === 'scale-to-zero' || pool.kind === 'batch') && pool.scaleFromZeroTo > pool.maxCapacity) {
       problems.push({ path: `pools[${i}].scaleFromZeroTo`, message: `must be <= maxCapacity, got ${pool.scaleFromZeroTo} > ${pool.maxCapacity}` });
     }
   });

@@ -5,7 +5,7 @@ import { out } from '../output';
 import { KIND_WORDS } from '../resource';
 
 /** Commands whose first argument is a managed target. */
-const TARGET_COMMANDS = ['scale', 'pause', 'resume', 'holds', 'release', 'describe', 'emergency', 'prescale', 'rightsize'];
+const TARGET_COMMANDS = ['scale', 'pause', 'resume', 'holds', 'release', 'describe', 'emergency', 'prescale', 'rightsize', 'rollout'];
 /** Options whose value is a file. */
 const FILE_OPTIONS = ['--config', '--trace', '--html', '--table'];
 

@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
-import { executionArnOf, findStateMachineArn, startRunbook } from '../../../lambdas/aws/step-functions';
+import { executionArnOf, findStateMachineArn, startRunbook, type StateEntered } from '../../../lambdas/aws/step-functions';
 import type { ResolvedEnvironment } from '../../../lambdas/core/config';
+import { planRollout } from '../../../lambdas/core/rollout-plan';
 import { executionName, minuteStamp, planEmergencyRunbook, planEvent, RunbookInputError } from '../../../lambdas/core/runbook-plan';
-import { interval, parseTime, wholeNumber } from '../args';
+import { holdDuration, interval, parseTime, wholeNumber } from '../args';
 import { loadScope, managedTarget, scopeOptions, type Scope, type ScopeOptions } from '../context';
 import { CliError } from '../errors';
 import { duration, followExecution, type FollowResult } from '../follow';
 import { err, isDocument, out, outputOption, printDocument, type OutputFormat } from '../output';
 
-export type RunbookName = 'scale-for-event' | 'emergency-scale-up' | 'gpu-nodegroup-scale';
+export type RunbookName = 'scale-for-event' | 'emergency-scale-up' | 'gpu-nodegroup-scale' | 'rollout';
 
 /** The deployed name of a runbook state machine (lib/constructs/runbooks/runbooks.ts: `<pipeline>-<environment>-<runbook>`). */
 export const stateMachineName = (env: Pick<ResolvedEnvironment, 'pipeline' | 'name'>, runbook: RunbookName) => `${env.pipeline}-${env.name}-${runbook}`;
@@ -28,6 +29,12 @@ interface PrescaleOptions extends RunbookOptions {
   readonly cooldownMinutes?: string;
 }
 
+interface RolloutOptions extends RunbookOptions {
+  readonly steps: string;
+  readonly hold?: string;
+  readonly keep?: string;
+}
+
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
 
 /** What every runbook start needs, resolved and checked before any AWS call. */
@@ -38,6 +45,8 @@ interface Prepared {
   readonly execution: string;
   readonly scope: Scope;
   readonly intervalMs: number;
+  /** A line of progress for a state entered, beyond its name (the rollout's step). */
+  readonly progress?: (state: StateEntered) => string | undefined;
 }
 
 /** The runbooks' own input checks (lambdas/core/runbook-plan.ts), run here so a bad start changes nothing. */
@@ -86,7 +95,7 @@ async function start(prepared: Prepared, opts: RunbookOptions): Promise<void> {
     return;
   }
   say(`following ${execution} (Ctrl-C stops following, not the runbook)`);
-  const final: FollowResult = await followExecution(executionArn, prepared.intervalMs, say);
+  const final: FollowResult = await followExecution(executionArn, prepared.intervalMs, say, prepared.progress);
   const took = duration(final.startDate, final.stopDate);
   const failure = final.status === 'SUCCEEDED' ? undefined : [final.error, final.cause].filter(Boolean).join(': ');
   if (doc) {
@@ -130,6 +139,44 @@ function prescalePrepared(first: string, second: string | undefined, opts: Presc
   validate(() => planEvent(input, scope.doc, now));
   const execution = executionName(target, minuteStamp(input.eventStart));
   return { runbook: 'scale-for-event', target, input, execution, scope, intervalMs };
+}
+
+/** Whole minutes of a `--hold` / `--keep` span (`5m`, `1h`); a hold's minutes must be whole. */
+function spanMinutes(value: string, flag: string): number {
+  const seconds = holdDuration(value, flag);
+  if (seconds % 60 !== 0) throw new CliError(`${flag} must be whole minutes (like 5m or 1h), got '${value}'`);
+  return seconds / 60;
+}
+
+/** `1,3,5,10` -> [1, 3, 5, 10]; the plan checks that they increase and fit. */
+function parseSteps(value: string): number[] {
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.some((p) => !/^\d+$/.test(p))) throw new CliError(`--steps must be replica counts separated by commas, like 1,3,5,10, got '${value}'`);
+  return parts.map(Number);
+}
+
+/** The step a rollout state was entered for, read off the state's input ($.step). */
+function rolloutProgress(steps: readonly number[]) {
+  return (state: StateEntered): string | undefined => {
+    if (state.name !== 'Raise to the step' || !state.input) return undefined;
+    try {
+      const step = (JSON.parse(state.input) as { step?: { number?: number; replicas?: number } }).step;
+      return step?.number ? `step ${step.number}/${steps.length}: ${step.replicas} replicas` : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+function rolloutPrepared(first: string, second: string | undefined, opts: RolloutOptions, now: Date): Prepared {
+  const steps = parseSteps(opts.steps);
+  const holdMinutes = opts.hold !== undefined ? spanMinutes(opts.hold, '--hold') : undefined;
+  const keepMinutes = opts.keep !== undefined ? spanMinutes(opts.keep, '--keep') : undefined;
+  const { scope, target, intervalMs } = common(first, second, opts);
+  const input = { target, steps, ...(holdMinutes !== undefined ? { holdMinutes } : {}), ...(keepMinutes !== undefined ? { keepMinutes } : {}) };
+  const execution = executionName(target, 'rollout', minuteStamp(now.toISOString()));
+  validate(() => planRollout(input, scope.doc, now, execution));
+  return { runbook: 'rollout', target, input, execution, scope, intervalMs, progress: rolloutProgress(steps) };
 }
 
 function runbookOptions(cmd: Command): Command {
@@ -184,4 +231,29 @@ Examples:
   mlscale prescale cpu-modules --replicas 12 --at +2h --until +5h --lead-minutes 15 --wait`,
     )
     .action(async (first: string, second: string | undefined, opts: PrescaleOptions) => start(prescalePrepared(first, second, opts, new Date()), opts));
+
+  runbookOptions(
+    program
+      .command('rollout')
+      .description('start the rollout runbook: raise a target step by step, each step healthy for --hold before the next')
+      .argument('<target>', 'a managed target: NAME, service/NAME or nodegroup/NAME')
+      .argument('[name]', 'the name, when TYPE is given as its own word')
+      .requiredOption('--steps <counts>', 'replica counts, increasing and within max capacity, e.g. 1,3,5,10')
+      .option('--hold <duration>', 'how long each step must stay healthy (alarms OK) before the next (runbook default 5m)')
+      .option('--keep <duration>', 'how long the last step is held after a healthy rollout (runbook default 1h)'),
+  )
+    .addHelpText(
+      'after',
+      `
+The state machine is <pipeline>-<env>-rollout; the execution is named <target>-rollout-<minute>.
+Each step raises the floor of one rollout:<execution> hold, waits until running = desired and then
+until the target's health alarms (memory, latency) have stayed OK for --hold. An alarm stops the
+rollout at the last healthy step, and says so. The hold ends by itself after the whole run plus
+--keep, whatever happens to the execution; the autoscaler then takes over again.
+
+Examples:
+  mlscale rollout engine --steps 1,3,5,10
+  mlscale rollout engine --steps 2,4,8 --hold 10m --keep 2h --wait`,
+    )
+    .action(async (first: string, second: string | undefined, opts: RolloutOptions) => start(rolloutPrepared(first, second, opts, new Date()), opts));
 }
