@@ -1,33 +1,60 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import { Stack, type StackProps, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { ResolvedEnvironment } from '../lambdas/core/config';
+import type { TargetSpec } from '../lambdas/core/config/document';
+import { documentFor } from '../lambdas/core/config/render';
 import { GPU_INSTANCES } from '../lambdas/core/instances';
 import { AlarmTopic } from './constructs/alarm-topic';
 import { EcsPlatform } from './constructs/ecs-platform';
+import { EmergencyScaler } from './constructs/emergency-scaler';
 import { GpuCapacityProvider } from './constructs/gpu-capacity-provider';
 import { GpuNodeGroups } from './constructs/gpu-node-groups';
-import { Runbooks } from './constructs/runbooks/runbooks';
-import { InferencePool } from './constructs/inference-pool';
-import { EmergencyScaler } from './constructs/emergency-scaler';
-import { PredictiveScaler } from './constructs/predictive-scaler';
 import { HoldsTable } from './constructs/holds-table';
+import { InferencePool } from './constructs/inference-pool';
+import { PredictiveScaler } from './constructs/predictive-scaler';
 import { Reconciler } from './constructs/reconciler';
+import { Runbooks } from './constructs/runbooks/runbooks';
 import { ScalingAlarms } from './constructs/scaling-alarms';
 import { ScalingDashboard } from './constructs/scaling-dashboard';
-import { documentFor } from '../lambdas/core/config/render';
-import type { TargetSpec } from '../lambdas/core/config/document';
+import { toRetentionDays } from './log-retention';
+import { inferencePoolProps, poolRowProps, scaleByKind } from './pool-from-config';
 
 export interface MlscaleStackProps extends StackProps {
-  /** One environment of the config, resolved. */
+  /** One environment of the config, resolved: `selectEnvironment(parseConfig(json), 'production')`. */
   readonly environment: ResolvedEnvironment;
+  /**
+   * An existing ECS cluster for the pools (`ecs.Cluster.fromClusterAttributes`).
+   * It must be the environment's `clusterName`: the targets document and the
+   * scalers' IAM name it. GPU pools need a cluster defined in the app (see GpuCapacityProvider).
+   * @default - a new cluster named `clusterName`, in `vpc`
+   */
+  readonly cluster?: ecs.ICluster;
+  /**
+   * An existing VPC for a new cluster.
+   * @default - the VPC the config's `network` names, imported by its IDs; else a new VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * An existing topic for alarms and runbook notifications (see AlarmTopic).
+   * @default - a new encrypted topic
+   */
+  readonly topic?: sns.ITopic;
 }
 
-/** Everything mlscale deploys for one environment. Composes constructs, nothing else. */
+/**
+ * Everything mlscale deploys for one environment. Composes constructs,
+ * nothing else: the config's pools become InferencePools with the policies of
+ * their kind, its targets document drives the reconciler, the emergency and
+ * predictive scalers and the runbooks.
+ */
 export class MlscaleStack extends Stack {
   /** The config of the environment this stack deploys. */
   public readonly envConfig: ResolvedEnvironment;
   public readonly platform: EcsPlatform;
+  /** The pools, in the config's order. */
   public readonly pools: readonly InferencePool[];
   public readonly alarms: ScalingAlarms;
   public readonly topic: AlarmTopic;
@@ -42,40 +69,46 @@ export class MlscaleStack extends Stack {
   public readonly runbooks: Runbooks;
 
   constructor(scope: Construct, id: string, props: MlscaleStackProps) {
-    super(scope, id, props);
-    const env = props.environment;
+    const { environment: env, cluster: _cluster, vpc: _vpc, topic: _topic, ...stackProps } = props;
+    super(scope, id, {
+      description: `mlscale: inference scaling for ${env.pipeline} (${env.name})`,
+      ...(env.account || env.region ? { env: { account: env.account, region: env.region } } : {}),
+      ...stackProps,
+      tags: { 'mlscale:pipeline': env.pipeline, 'mlscale:environment': env.name, ...stackProps.tags },
+    });
     this.envConfig = env;
-    const logRetention = env.logRetentionDays as logs.RetentionDays;
+    const clusterName = props.cluster?.clusterName;
+    if (clusterName !== undefined && !Token.isUnresolved(clusterName) && clusterName !== env.clusterName) {
+      throw new Error(`MlscaleStack ${id}: cluster must be the environment's clusterName ${env.clusterName}, got ${clusterName}`);
+    }
+    const logRetention = toRetentionDays(env.logRetentionDays);
     const prefix = `${env.pipeline}-${env.name}`;
 
-    this.topic = new AlarmTopic(this, 'Notifications', { emails: env.notificationEmails });
-    const net = env.network;
-    this.platform = new EcsPlatform(this, 'Platform', {
-      clusterName: env.clusterName,
-      ...(net.vpcId
-        ? { existingVpc: { vpcId: net.vpcId, privateSubnetIds: net.privateSubnetIds, availabilityZones: net.availabilityZones } }
-        : { maxAzs: net.maxAzs, natGateways: net.natGateways }),
-      flowLogRetention: logRetention,
-    });
+    this.topic = new AlarmTopic(this, 'Notifications', { emails: env.notificationEmails, ...(props.topic ? { topic: props.topic } : {}) });
+    this.platform = new EcsPlatform(this, 'Platform', this.platformProps(props, logRetention));
 
+    // GPU capacity is registered with the cluster: only a cluster defined in this app can take it.
+    const capacityCluster = ecs.Cluster.isCluster(this.platform.cluster) ? this.platform.cluster : undefined;
     this.pools = env.pools.map((pool) => {
       const gpu = pool.kind === 'scale-to-zero' && pool.compute.type === 'ec2-gpu' ? pool.compute : undefined;
-      const tasksPerInstance = gpu ? Math.max(1, Math.floor((GPU_INSTANCES[gpu.instanceType]?.gpus ?? 1) / gpu.gpusPerTask)) : 1;
-      const capacity = gpu
-        ? new GpuCapacityProvider(this, `${pool.name}-gpu-capacity`, {
-            cluster: this.platform.cluster,
-            instanceType: gpu.instanceType,
-            maxInstances: Math.ceil(pool.maxCapacity / tasksPerInstance),
-            notificationTopic: this.topic.topic,
-          })
-        : undefined;
-      return new InferencePool(this, `${pool.name}-pool`, {
-        cluster: this.platform.cluster,
-        pool,
-        thresholds: env.thresholds,
-        logRetention,
-        ...(capacity ? { gpuCapacityProvider: capacity.capacityProvider } : {}),
-      });
+      let capacity: GpuCapacityProvider | undefined;
+      if (gpu) {
+        if (!capacityCluster) throw new Error(`MlscaleStack ${id}: pool ${pool.name} runs on ec2-gpu, which needs a cluster defined in this app, not an imported one`);
+        const tasksPerInstance = Math.max(1, Math.floor((GPU_INSTANCES[gpu.instanceType]?.gpus ?? 1) / gpu.gpusPerTask));
+        capacity = new GpuCapacityProvider(this, `${pool.name}-gpu-capacity`, {
+          cluster: capacityCluster,
+          instanceType: new ec2.InstanceType(gpu.instanceType),
+          maxInstances: Math.ceil(pool.maxCapacity / tasksPerInstance),
+          notificationTopic: this.topic.topic,
+        });
+      }
+      const inferencePool = new InferencePool(
+        this,
+        `${pool.name}-pool`,
+        inferencePoolProps(pool, { cluster: this.platform.cluster, logRetention, ...(capacity ? { gpuCapacityProvider: capacity.capacityProvider } : {}) }),
+      );
+      scaleByKind(inferencePool, pool, env.thresholds);
+      return inferencePool;
     });
 
     if (env.eks && env.eks.nodeGroups.length > 0) {
@@ -100,19 +133,17 @@ export class MlscaleStack extends Stack {
 
     const document = documentFor(env);
     this.targets = document.targets;
-    const targetsJson = JSON.stringify(document);
     this.holds = new HoldsTable(this, 'Holds', { tableName: document.holdsTable! });
-    const common = { targets: this.targets, targetsJson, holds: this.holds.table, topic: this.topic.topic, namePrefix: prefix, logRetention };
+    const common = { document, holds: this.holds.table, topic: this.topic.topic, namePrefix: prefix, logRetention };
 
     this.reconciler = new Reconciler(this, 'Reconciler', { ...common, scheduleMinutes: env.scaleToZeroScheduleMinutes });
-    const emergencyAlarms = this.alarms.emergencyAlarms.map((a) => a.alarm);
     if (this.targets.some((t) => t.emergencyEnabled)) {
       this.emergency = new EmergencyScaler(this, 'Emergency', common);
     }
     this.runbooks = new Runbooks(this, 'Runbooks', {
       ...common,
       ...(this.emergency ? { emergencyFunction: this.emergency.function } : {}),
-      emergencyAlarms,
+      emergencyAlarms: this.alarms.emergencyAlarms.map((a) => a.alarm),
     });
     if (this.targets.some((t) => t.predictive)) {
       this.predictive = new PredictiveScaler(this, 'Predictive', { ...common, scheduleMinutes: env.predictive.scheduleMinutes });
@@ -120,7 +151,6 @@ export class MlscaleStack extends Stack {
 
     this.dashboard = new ScalingDashboard(this, 'Dashboard', {
       dashboardName: prefix,
-      pools: this.pools,
       alarms: [
         ...this.alarms.alarms.map((a) => a.alarm),
         ...this.reconciler.alarms,
@@ -129,9 +159,26 @@ export class MlscaleStack extends Stack {
         ...this.runbooks.failureAlarms,
       ],
     });
+    env.pools.forEach((pool, i) => this.dashboard.addPool(this.pools[i]!, poolRowProps(pool)));
     this.dashboard.addForecasts(this.targets);
-    this.dashboard.addScalers(
-      [this.reconciler, this.emergency, this.predictive, this.runbooks].filter((c) => c !== undefined).map((c) => ({ name: c.node.id, fn: c instanceof Runbooks ? c.runbookFunction : c.function })),
-    );
+    this.dashboard.addScalers([
+      { name: this.reconciler.node.id, fn: this.reconciler.function },
+      ...(this.emergency ? [{ name: this.emergency.node.id, fn: this.emergency.function }] : []),
+      ...(this.predictive ? [{ name: this.predictive.node.id, fn: this.predictive.function }] : []),
+      { name: this.runbooks.node.id, fn: this.runbooks.runbookFunction },
+    ]);
+  }
+
+  /** The cluster given, or a new one in the VPC given, the one the config names, or a new VPC. */
+  private platformProps(props: MlscaleStackProps, flowLogRetention: ReturnType<typeof toRetentionDays>) {
+    const env = props.environment;
+    if (props.cluster) return { cluster: props.cluster };
+    const net = env.network;
+    const vpc =
+      props.vpc ??
+      (net.vpcId
+        ? ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: net.vpcId, availabilityZones: [...net.availabilityZones], privateSubnetIds: [...net.privateSubnetIds] })
+        : undefined);
+    return vpc ? { clusterName: env.clusterName, vpc } : { clusterName: env.clusterName, maxAzs: net.maxAzs, natGateways: net.natGateways, flowLogRetention };
   }
 }

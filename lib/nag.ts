@@ -1,26 +1,26 @@
-import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type { IConstruct } from 'constructs';
 import type { TargetSpec } from '../lambdas/core/config/document';
 
 /**
  * The cdk-nag findings mlscale acknowledges, one finding at a time, each with
- * its reason. They sit on the role's default policy that causes them.
+ * its reason. They sit on the role whose default policy causes them: an
+ * acknowledgement covers the construct's children, and the default policy is
+ * the role's child, so nothing here depends on how CDK names it.
  */
 
-function defaultPolicy(role: iam.IRole): IConstruct | undefined {
-  return role.node.tryFindChild('DefaultPolicy') ?? undefined;
-}
+/** An ARN part as cdk-nag writes it in a finding: the value when the stack knows it, else the pseudo parameter. */
+const nagPart = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
 
 /** Node group ARNs end in an ID EKS assigns at creation: a grant on a named group needs a trailing wildcard. */
 export function acknowledgeNodegroupArns(role: iam.IRole, targets: readonly TargetSpec[]): void {
-  const policy = defaultPolicy(role);
-  if (!policy) return;
+  const stack = Stack.of(role);
+  const prefix = `arn:${nagPart(stack.partition, 'AWS::Partition')}:eks:${nagPart(stack.region, 'AWS::Region')}:${nagPart(stack.account, 'AWS::AccountId')}`;
   for (const t of targets) {
     if (t.kind !== 'eks-nodegroup') continue;
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:nodegroup/${t.cluster}/${t.nodegroup}/*]`,
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${prefix}:nodegroup/${t.cluster}/${t.nodegroup}/*]`,
       reason: `Node group ${t.nodegroup} only; its ARN ends in an ID EKS assigns at creation, hence the trailing wildcard.`,
     });
   }
@@ -28,12 +28,11 @@ export function acknowledgeNodegroupArns(role: iam.IRole, targets: readonly Targ
 
 /** Invoking a function through Step Functions grants its versions too (`<arn>:*`). */
 export function acknowledgeFunctionVersions(role: iam.IRole, functions: readonly lambda.IFunction[]): void {
-  const policy = defaultPolicy(role);
-  if (!policy) return;
   for (const fn of functions) {
-    const logicalId = Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement);
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+    // cdk-nag names a function of this stack by its logical ID, an imported one by its ARN.
+    const resource = fn.node.defaultChild ? `<${Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>` : fn.functionArn;
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${resource}:*]`,
       reason: 'Invoke rights on this one function and its versions, as the Step Functions Lambda integration grants them.',
     });
   }
@@ -41,9 +40,7 @@ export function acknowledgeFunctionVersions(role: iam.IRole, functions: readonly
 
 /** Actions with no resource-level permissions (Application Auto Scaling, X-Ray, log delivery, describe calls). */
 export function acknowledgeUnscopable(role: iam.IRole, what: string): void {
-  const policy = defaultPolicy(role);
-  if (!policy) return;
-  Validations.of(policy).acknowledge({
+  Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason: `${what} have no resource-level permissions; everything else is scoped to the configured resources.`,
   });
@@ -51,9 +48,7 @@ export function acknowledgeUnscopable(role: iam.IRole, what: string): void {
 
 /** Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* (a family of actions) on its one key. */
 export function acknowledgeTopicKey(role: iam.IRole): void {
-  const policy = defaultPolicy(role);
-  if (!policy) return;
-  Validations.of(policy).acknowledge({
+  Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
     reason: 'Publishing to the encrypted alarm topic needs kms:GenerateDataKey* and kms:Decrypt, on the topic key only (not any other key).',
   });

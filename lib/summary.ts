@@ -10,20 +10,20 @@ export function summarize(stacks: readonly MlscaleStack[], assembly: CloudAssemb
     const count = (type: string) => resources.filter((r) => r.Type === type).length;
     const env = stack.envConfig;
     lines.push(`${stack.stackName} (environment ${env.name}, preset ${env.preset}, cluster ${env.clusterName}): ${resources.length} resources`);
-    for (const p of stack.pools) {
-      const pool = p.pool;
+    stack.pools.forEach((p, i) => {
+      const pool = env.pools[i]!;
       const policies = [
         p.cpuPolicy && `CPU ${env.thresholds.cpuPercent} %`,
         p.consumerLagPolicy && `ConsumerLag ${env.thresholds.consumerLag}`,
         p.queuePerTaskPolicy && `queue ${env.thresholds.queueDepthPerTask}/task`,
-        p.latencyStepPolicy && `p99 > ${env.thresholds.cpuModuleP99Ms} ms step`,
+        p.latencyPolicy && `p99 > ${env.thresholds.cpuModuleP99Ms} ms step`,
       ].filter(Boolean);
       const compute = pool.kind === 'scale-to-zero' && pool.compute.type === 'ec2-gpu' ? `EC2 ${pool.compute.instanceType}` : 'Fargate';
       lines.push(
         `  pool ${pool.name.padEnd(12)} ${pool.kind.padEnd(13)} ${String(pool.minCapacity).padStart(2)}-${String(pool.maxCapacity).padEnd(3)} ${compute.padEnd(16)} ` +
           (policies.length ? `target tracking / step: ${policies.join(', ')}` : 'no policies (scale-to-zero Lambda)'),
       );
-    }
+    });
     lines.push(`  alarms ${count('AWS::CloudWatch::Alarm')}, dashboards ${count('AWS::CloudWatch::Dashboard')}, Lambda functions ${count('AWS::Lambda::Function')}, state machines ${count('AWS::StepFunctions::StateMachine')}`);
   }
   return lines.join('\n');

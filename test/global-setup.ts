@@ -15,12 +15,17 @@ const CONFIGS: Record<ConfigName, () => ConfigInput> = {
   design: designConfig,
 };
 
-/** Synthesize each config once (no bundling, no cdk-nag: their own suites check those) and write what tests read. */
+/**
+ * Synthesize each config once and write what tests read. No bundling and no
+ * cdk-nag (their own suites check those), and no CloudFormation schema check:
+ * it takes ~5 s to load before any test can start, and `npm run synth` runs it
+ * over the same templates.
+ */
 export default function setup(): void {
   mkdirSync(TEMPLATE_DIR, { recursive: true });
   for (const [name, environments] of Object.entries(SYNTHESIZED) as [ConfigName, readonly string[]][]) {
     const parsed = parseConfig(CONFIGS[name]());
-    const { stacks } = buildApp({ config: parsed, appProps: { context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } }, nag: false });
+    const { stacks } = buildApp({ config: parsed, appProps: { context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false }, nag: false });
     for (const stack of stacks) {
       const env = stack.envConfig;
       if (!environments.includes(env.name)) continue;

@@ -1,7 +1,13 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../lambdas/core/config';
+import { MlscaleStack } from '../lib/mlscale-stack';
 import { nagFindings } from './nag-util';
-import { exampleConfig } from './util';
+import { CDK_CONTEXT, exampleConfig } from './util';
 
 describe('cdk-nag AwsSolutions', () => {
   it('finds nothing unacknowledged in any stack of the example config', () => {
@@ -13,6 +19,31 @@ describe('cdk-nag AwsSolutions', () => {
     config.network = { vpcId: 'vpc-0abc1234def567890', privateSubnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-0b2c3d4e5f6071829'], availabilityZones: ['eu-west-1a', 'eu-west-1b'] };
     config.pools = config.pools.map((p) => (p.kind === 'scale-to-zero' ? { ...p, cpu: 1024, memoryMiB: 2048, compute: { type: 'fargate' as const } } : p));
     expect(nagFindings(config)).toEqual([]);
+  });
+
+  it('finds nothing in a stack on an existing cluster and topic, in a known account and region', () => {
+    const config = exampleConfig();
+    config.pools = config.pools.map((p) => (p.kind === 'scale-to-zero' ? { ...p, cpu: 1024, memoryMiB: 2048, compute: { type: 'fargate' as const } } : p));
+    const environment = parseConfig(config).environments.find((e) => e.name === 'production')!;
+    // Templates are all cdk-nag needs: no bundling.
+    const app = new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+    const env = { account: '123456789012', region: 'eu-west-1' };
+    const shared = new Stack(app, 'Shared', { env });
+    const vpc = ec2.Vpc.fromVpcAttributes(shared, 'Vpc', {
+      vpcId: 'vpc-0abc1234def567890',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-0b2c3d4e5f6071829'],
+      privateSubnetRouteTableIds: ['rtb-0a1b2c3d4e5f60718', 'rtb-0b2c3d4e5f6071829'],
+    });
+    new MlscaleStack(app, 'Inference', {
+      env,
+      environment,
+      cluster: ecs.Cluster.fromClusterAttributes(shared, 'Cluster', { clusterName: 'pipestream-production', vpc }),
+      topic: sns.Topic.fromTopicArn(shared, 'Topic', 'arn:aws:sns:eu-west-1:123456789012:oncall'),
+    });
+    app.synth();
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`))).toEqual([]);
   });
 
   it('reports an unacknowledged finding (the check is live)', () => {

@@ -1,7 +1,12 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ALARM_KINDS } from '../lambdas/core/config';
-import { exampleConfig, logicalId, synth } from './util';
+import { ALARM_KINDS, parseConfig } from '../lambdas/core/config';
+import { MlscaleStack, type MlscaleStackProps } from '../lib/mlscale-stack';
+import { CDK_CONTEXT, exampleConfig, logicalId, synth } from './util';
 
 type Resource = { Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -351,5 +356,55 @@ describe('Stack: environments', () => {
       (t) => [t.Properties.MinCapacity, t.Properties.MaxCapacity],
     );
     expect(targets).toContainEqual([1, 4]);
+  });
+});
+
+describe('Stack: an existing cluster, VPC and topic', () => {
+  /** The example config with a Fargate scale-to-zero pool: GPU capacity needs a cluster the app defines. */
+  function fargateOnly() {
+    const config = exampleConfig();
+    config.pools = config.pools.map((p) => (p.kind === 'scale-to-zero' ? { ...p, cpu: 1024, memoryMiB: 2048, compute: { type: 'fargate' as const } } : p));
+    return parseConfig(config).environments.find((e) => e.name === 'production')!;
+  }
+
+  function existing(build: (stack: Stack) => Partial<MlscaleStackProps>, environment = fargateOnly()) {
+    const app = new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+    const scope = new Stack(app, 'Shared', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const stack = new MlscaleStack(app, 'Inference', { env: { account: '123456789012', region: 'eu-west-1' }, environment, ...build(scope) });
+    return { stack, template: () => Template.fromStack(stack) };
+  }
+
+  const vpcOf = (scope: Stack) =>
+    ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
+      vpcId: 'vpc-0abc1234def567890',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-0b2c3d4e5f6071829'],
+      privateSubnetRouteTableIds: ['rtb-0a1b2c3d4e5f60718', 'rtb-0b2c3d4e5f6071829'],
+    });
+
+  it('runs the pools in the cluster given and creates no network, cluster or topic; alarms go to the topic given', () => {
+    const t = existing((scope) => ({
+      cluster: ecs.Cluster.fromClusterAttributes(scope, 'Cluster', { clusterName: 'pipestream-production', vpc: vpcOf(scope) }),
+      topic: sns.Topic.fromTopicArn(scope, 'Topic', 'arn:aws:sns:eu-west-1:123456789012:oncall'),
+    })).template();
+    for (const type of ['AWS::EC2::VPC', 'AWS::ECS::Cluster', 'AWS::SNS::Topic', 'AWS::KMS::Key']) t.resourceCountIs(type, 0);
+    t.resourcePropertiesCountIs('AWS::ECS::Service', { Cluster: 'pipestream-production' }, 3);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'pipestream-production-engine-cpu', AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:oncall'] });
+  });
+
+  it('puts a new cluster in the VPC given', () => {
+    const t = existing((scope) => ({ vpc: vpcOf(scope) })).template();
+    t.resourceCountIs('AWS::EC2::VPC', 0);
+    t.hasResourceProperties('AWS::ECS::Cluster', { ClusterName: 'pipestream-production' });
+  });
+
+  it('refuses a cluster that is not the environment\'s, and GPU capacity on an imported cluster', () => {
+    expect(() => existing((scope) => ({ cluster: ecs.Cluster.fromClusterAttributes(scope, 'Cluster', { clusterName: 'other', vpc: vpcOf(scope) }) }))).toThrow(
+      /cluster must be the environment's clusterName pipestream-production, got other/,
+    );
+    const gpu = parseConfig(exampleConfig()).environments.find((e) => e.name === 'production')!;
+    expect(() => existing((scope) => ({ cluster: ecs.Cluster.fromClusterAttributes(scope, 'Cluster', { clusterName: 'pipestream-production', vpc: vpcOf(scope) }) }), gpu)).toThrow(
+      /pool gpu-modules runs on ec2-gpu, which needs a cluster defined in this app/,
+    );
   });
 });

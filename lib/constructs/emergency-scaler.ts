@@ -3,17 +3,22 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../lambdas/core/config/document';
+import type { TargetsDocument } from '../../lambdas/core/config/document';
 import { ScalerFunction } from './scaler-function';
 
 export interface EmergencyScalerProps {
-  /** Every managed target; the function may act on the emergency-enabled ones. */
-  readonly targets: readonly TargetSpec[];
-  readonly targetsJson: string;
+  /** The managed-targets document; the function may act on its emergency-enabled targets only. */
+  readonly document: TargetsDocument;
+  /** The holds table the document names: incidents are `emergency:<incident>` holds. */
   readonly holds: dynamodb.ITable;
+  /** Operators' topic for the function's alarms. */
   readonly topic: sns.ITopic;
+  /** `<pipeline>-<environment>`: prefix of alarm names. */
   readonly namePrefix: string;
-  /** @default logs.RetentionDays.ONE_MONTH */
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -28,10 +33,11 @@ export class EmergencyScaler extends Construct {
 
   constructor(scope: Construct, id: string, props: EmergencyScalerProps) {
     super(scope, id);
-    const targets = props.targets.filter((t) => t.emergencyEnabled);
+    const targets = props.document.targets.filter((t) => t.emergencyEnabled);
+    if (targets.length === 0) throw new Error(`EmergencyScaler ${id}: no target of the document has emergencyEnabled; leave the construct out`);
     this.function = new ScalerFunction(this, 'Function', {
       handlerDir: 'emergency',
-      targetsJson: props.targetsJson,
+      document: props.document,
       topic: props.topic,
       alarmPrefix: `${props.namePrefix}-emergency`,
       timeout: Duration.minutes(1),

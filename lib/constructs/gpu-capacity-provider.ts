@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -6,9 +6,15 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
 export interface GpuCapacityProviderProps {
+  /**
+   * The cluster to register the capacity provider with. A cluster defined in
+   * this app, not an imported `ICluster`: registering means owning the
+   * cluster's capacity provider associations, and writing those for an
+   * existing cluster would replace the ones it has.
+   */
   readonly cluster: ecs.Cluster;
-  /** GPU instance type, e.g. g5.xlarge. */
-  readonly instanceType: string;
+  /** GPU instance type, e.g. `new ec2.InstanceType('g5.xlarge')`. */
+  readonly instanceType: ec2.InstanceType;
   /** Most instances the pool can need (its max tasks / tasks per instance). */
   readonly maxInstances: number;
   /**
@@ -35,12 +41,14 @@ export class GpuCapacityProvider extends Construct {
 
   constructor(scope: Construct, id: string, props: GpuCapacityProviderProps) {
     super(scope, id);
-    if (props.maxInstances < 1) throw new Error(`maxInstances must be >= 1, got ${props.maxInstances}`);
+    if (!Token.isUnresolved(props.maxInstances) && props.maxInstances < 1) {
+      throw new Error(`GpuCapacityProvider ${id}: maxInstances must be >= 1, got ${props.maxInstances}`);
+    }
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Instances', {
       vpc: props.cluster.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      instanceType: new ec2.InstanceType(props.instanceType),
+      instanceType: props.instanceType,
       // Resolved from the public SSM parameter at deploy time: no lookup at synth.
       machineImage: ecs.EcsOptimizedImage.amazonLinux2023(ecs.AmiHardwareType.GPU),
       minCapacity: 0,
@@ -83,14 +91,12 @@ export class GpuCapacityProvider extends Construct {
     });
     props.cluster.addAsgCapacityProvider(this.capacityProvider);
 
-    const agentPolicy = this.autoScalingGroup.role.node.tryFindChild('DefaultPolicy');
-    if (agentPolicy) {
-      const why =
-        'ECS container agent permissions as CDK grants them for cluster capacity: register/submit are scoped to the cluster; ' +
-        'ecs:Poll and StartTelemetrySession carry an ecs:cluster condition; ecr:GetAuthorizationToken, ecs:DiscoverPollEndpoint ' +
-        'and the agent log calls have no resource-level permissions.';
-      Validations.of(agentPolicy).acknowledge({ id: 'AwsSolutions-IAM5[Action::ecs:Submit*]', reason: why });
-      Validations.of(agentPolicy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: why });
-    }
+    // On the instance role: an acknowledgement covers the role's default policy, where the findings are.
+    const why =
+      'ECS container agent permissions as CDK grants them for cluster capacity: register/submit are scoped to the cluster; ' +
+      'ecs:Poll and StartTelemetrySession carry an ecs:cluster condition; ecr:GetAuthorizationToken, ecs:DiscoverPollEndpoint ' +
+      'and the agent log calls have no resource-level permissions.';
+    Validations.of(this.autoScalingGroup.role).acknowledge({ id: 'AwsSolutions-IAM5[Action::ecs:Submit*]', reason: why });
+    Validations.of(this.autoScalingGroup.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: why });
   }
 }

@@ -1,24 +1,108 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ResolvedPool, Thresholds } from '../../lambdas/core/config';
-import { taskCountMetric, toMetric } from '../metrics';
+import { DEFAULTS } from '../../lambdas/core/config/defaults';
+import { ECS_DIMENSION_NAME } from '../../lambdas/core/names';
+import { DEFAULT_LOG_RETENTION } from '../log-retention';
+import { taskCountMetric } from '../metrics';
+
+/** One container of a pool's task. */
+export interface InferenceContainerProps {
+  /** Container name, unique within the task. */
+  readonly name: string;
+  readonly image: ecs.ContainerImage;
+  /** @default - the image's own command */
+  readonly command?: readonly string[];
+  /**
+   * CPU units reserved for this container.
+   * @default - on Fargate it shares the task's CPU; on GPU capacity it gets an equal share of it
+   */
+  readonly cpu?: number;
+  /**
+   * Hard memory limit of this container.
+   * @default - on Fargate the task's memory; on GPU capacity an equal share of it
+   */
+  readonly memoryLimitMiB?: number;
+  /** @default - no port mappings */
+  readonly containerPorts?: readonly number[];
+  /** @default true */
+  readonly essential?: boolean;
+}
 
 export interface InferencePoolProps {
-  readonly cluster: ecs.Cluster;
-  /** The pool, resolved for this environment (capacities, metrics, cooldowns). */
-  readonly pool: ResolvedPool;
-  /** Runbook thresholds; the scaling targets come from here. */
-  readonly thresholds: Thresholds;
   /**
-   * GPU capacity provider; required for a pool whose compute is `ec2-gpu`.
-   * @default - none (Fargate)
+   * The ECS cluster the pool runs in: one defined in this app, or an existing
+   * one imported with `ecs.Cluster.fromClusterAttributes` (with its VPC).
+   */
+  readonly cluster: ecs.ICluster;
+  /** Name of the ECS service: the pool's name in the targets document, the alarms and the CLI. */
+  readonly serviceName: string;
+  /** Fewest tasks the autoscaler may leave; 0 lets the pool scale to zero. */
+  readonly minCapacity: number;
+  /** Most tasks the autoscaler may run. */
+  readonly maxCapacity: number;
+  /** The task's containers. The first is the model server: on GPU capacity it gets the GPUs. */
+  readonly containers: readonly InferenceContainerProps[];
+  /**
+   * CPU units of the task.
+   * @default 1024
+   */
+  readonly cpu?: number;
+  /**
+   * Memory of the task.
+   * @default 2048
+   */
+  readonly memoryLimitMiB?: number;
+  /**
+   * How long a container gets after SIGTERM to finish in-flight work before SIGKILL.
+   * @default Duration.seconds(120)
+   */
+  readonly stopTimeout?: Duration;
+  /**
+   * EC2 GPU capacity to run the tasks on (ECS on Fargate has no GPUs); see `GpuCapacityProvider`.
+   * @default - Fargate
    */
   readonly gpuCapacityProvider?: ecs.AsgCapacityProvider;
+  /**
+   * GPUs the first container asks for; only with `gpuCapacityProvider`.
+   * @default 1
+   */
+  readonly gpusPerTask?: number;
+  /**
+   * Share of the desired tasks kept running during a deployment.
+   * @default 100
+   */
+  readonly minHealthyPercent?: number;
+  /**
+   * Most tasks during a deployment, as a share of the desired ones.
+   * @default 200
+   */
+  readonly maxHealthyPercent?: number;
+  /**
+   * Tasks the service is created with.
+   * @default - left out of the template, so a deployment never resets what the autoscaler chose
+   */
+  readonly desiredCount?: number;
+  /**
+   * Subnets of the tasks.
+   * @default - the private subnets (with egress) of the cluster's VPC
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Cooldown after a scale-out, for every policy of the pool that does not set its own.
+   * @default Duration.seconds(60)
+   */
+  readonly scaleOutCooldown?: Duration;
+  /**
+   * Cooldown after a scale-in, for every policy of the pool that does not set its own.
+   * @default Duration.seconds(300)
+   */
+  readonly scaleInCooldown?: Duration;
   /**
    * Retention of the containers' logs.
    * @default logs.RetentionDays.ONE_MONTH
@@ -26,71 +110,114 @@ export interface InferencePoolProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
+/** Cooldowns of one target tracking policy. */
+export interface PolicyCooldownProps {
+  /** @default - the pool's scaleOutCooldown */
+  readonly scaleOutCooldown?: Duration;
+  /** @default - the pool's scaleInCooldown */
+  readonly scaleInCooldown?: Duration;
+}
+
+export interface CpuScalingProps extends PolicyCooldownProps {
+  /** Average CPU utilization of the tasks to hold. */
+  readonly targetUtilizationPercent: number;
+}
+
+export interface ConsumerLagScalingProps extends PolicyCooldownProps {
+  /** The consumer group's lag: e.g. `Pipestream/Kafka` `ConsumerLag` by `ConsumerGroup`, statistic Maximum. */
+  readonly lagMetric: cloudwatch.IMetric;
+  /** Lag to hold; target tracking adds tasks in proportion to the total lag. */
+  readonly targetLag: number;
+}
+
+export interface QueuePerTaskScalingProps extends PolicyCooldownProps {
+  /** Pending requests (queue depth, or lag) of the pool; a plain metric, not metric math. */
+  readonly queueMetric: cloudwatch.IMetric;
+  /** Pending requests per running task to hold. */
+  readonly targetPerTask: number;
+}
+
+export interface LatencyScalingProps {
+  /** The latency to step on, at the statistic that matters (p99), in milliseconds. */
+  readonly latencyMetric: cloudwatch.IMetric;
+  /** Latency above which the pool steps out: +20 % of its tasks above it, +50 % above twice it. */
+  readonly thresholdMs: number;
+  /** @default - the pool's scaleOutCooldown */
+  readonly cooldown?: Duration;
+}
+
 /**
- * One pool of inference tasks: an ECS service, its task definition, its
- * Application Auto Scaling target and the scaling policies its kind gets.
+ * One pool of inference tasks: an ECS service (Fargate, or EC2 GPU capacity),
+ * its task definition, log group and Application Auto Scaling target. It
+ * scales on nothing until a verb adds a policy: `scaleOnCpu`,
+ * `scaleOnConsumerLag`, `scaleOnQueuePerTask`, `scaleOnLatency`. Each returns
+ * the policy it made; several target tracking policies scale out when any
+ * asks and in only when all agree.
  *
- * - always-on: CPU and Kafka ConsumerLag target tracking; never to zero.
- * - demand: queue-per-task target tracking plus step scale-out on p99 latency.
- * - scale-to-zero: queue-per-task target tracking above a floor the
- *   scale-to-zero Lambda owns: it sets min 1 when work appears and min 0
- *   (desired 0) after the idle minutes, so target tracking can never take the
- *   pool to zero nor keep it from getting there.
+ * With an mlscale Reconciler in the app, min, max and desired are its to
+ * write at run time (from holds). Scale through the verbs, not through
+ * `service.autoScaleTaskCount()`, which would register the service twice.
  */
 export class InferencePool extends Construct {
-  public readonly pool: ResolvedPool;
+  public readonly serviceName: string;
+  public readonly minCapacity: number;
+  public readonly maxCapacity: number;
+  public readonly scaleOutCooldown: Duration;
+  public readonly scaleInCooldown: Duration;
   public readonly service: ecs.BaseService;
   public readonly taskDefinition: ecs.TaskDefinition;
-  public readonly scalableTaskCount: ecs.ScalableTaskCount;
+  public readonly logGroup: logs.LogGroup;
   public readonly scalableTarget: appscaling.ScalableTarget;
   /** `service/<cluster>/<service>`: the Application Auto Scaling resource ID. */
   public readonly resourceId: string;
-  public readonly cpuPolicy?: appscaling.TargetTrackingScalingPolicy;
-  public readonly consumerLagPolicy?: appscaling.TargetTrackingScalingPolicy;
-  public readonly queuePerTaskPolicy?: appscaling.CfnScalingPolicy;
-  public readonly latencyStepPolicy?: appscaling.StepScalingPolicy;
+
+  private _cpuPolicy?: appscaling.TargetTrackingScalingPolicy;
+  private _consumerLagPolicy?: appscaling.TargetTrackingScalingPolicy;
+  private _queuePerTaskPolicy?: appscaling.CfnScalingPolicy;
+  private _latencyPolicy?: appscaling.StepScalingPolicy;
 
   constructor(scope: Construct, id: string, props: InferencePoolProps) {
     super(scope, id);
-    const { pool, thresholds, cluster } = props;
-    const gpu = pool.kind === 'scale-to-zero' && pool.compute.type === 'ec2-gpu' ? pool.compute : undefined;
-    if (gpu && !props.gpuCapacityProvider) {
-      throw new Error(`pool ${pool.name}: gpuCapacityProvider is required for ec2-gpu compute`);
-    }
-    this.pool = pool;
+    const errors = validate(props);
+    if (errors.length > 0) throw new Error(`InferencePool ${id}: ${errors.join('; ')}`);
 
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    this.serviceName = props.serviceName;
+    this.minCapacity = props.minCapacity;
+    this.maxCapacity = props.maxCapacity;
+    this.scaleOutCooldown = props.scaleOutCooldown ?? Duration.seconds(DEFAULTS.pool.scaleOutCooldownSeconds);
+    this.scaleInCooldown = props.scaleInCooldown ?? Duration.seconds(DEFAULTS.pool.scaleInCooldownSeconds);
+    const cpu = props.cpu ?? DEFAULTS.pool.cpu;
+    const memoryMiB = props.memoryLimitMiB ?? DEFAULTS.pool.memoryMiB;
+    const stopTimeout = props.stopTimeout ?? Duration.seconds(DEFAULTS.pool.stopTimeoutSeconds);
+    const gpu = props.gpuCapacityProvider ? { provider: props.gpuCapacityProvider, gpusPerTask: props.gpusPerTask ?? 1 } : undefined;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
     this.taskDefinition = gpu
       ? new ecs.Ec2TaskDefinition(this, 'TaskDefinition', { networkMode: ecs.NetworkMode.AWS_VPC })
       : new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
-          cpu: pool.cpu,
-          memoryLimitMiB: pool.memoryMiB,
+          cpu,
+          memoryLimitMiB: memoryMiB,
           runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
         });
 
-    const share = pool.containers.length;
-    pool.containers.forEach((c, i) => {
+    const share = props.containers.length;
+    props.containers.forEach((c, i) => {
       this.taskDefinition.addContainer(c.name, {
-        image: ecs.ContainerImage.fromRegistry(c.image),
-        essential: c.essential,
-        ...(c.command ? { command: c.command } : {}),
+        image: c.image,
+        essential: c.essential ?? true,
+        ...(c.command ? { command: [...c.command] } : {}),
         // EC2 tasks need container-level limits; Fargate shares the task's when unset.
-        ...(c.cpu !== undefined ? { cpu: c.cpu } : gpu ? { cpu: Math.floor(pool.cpu / share) } : {}),
-        ...(c.memoryLimitMiB !== undefined
-          ? { memoryLimitMiB: c.memoryLimitMiB }
-          : gpu
-            ? { memoryLimitMiB: Math.floor(pool.memoryMiB / share) }
-            : {}),
+        ...(c.cpu !== undefined ? { cpu: c.cpu } : gpu ? { cpu: Math.floor(cpu / share) } : {}),
+        ...(c.memoryLimitMiB !== undefined ? { memoryLimitMiB: c.memoryLimitMiB } : gpu ? { memoryLimitMiB: Math.floor(memoryMiB / share) } : {}),
         // The first container is the model server; it gets the GPUs.
         ...(gpu && i === 0 ? { gpuCount: gpu.gpusPerTask } : {}),
-        portMappings: c.portMappings.map((containerPort) => ({ containerPort })),
-        // SIGTERM, then this long to finish in-flight work before SIGKILL.
-        stopTimeout: Duration.seconds(pool.stopTimeoutSeconds),
-        logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: pool.name }),
+        portMappings: (c.containerPorts ?? []).map((containerPort) => ({ containerPort })),
+        stopTimeout,
+        logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: props.serviceName }),
       });
     });
 
@@ -101,98 +228,83 @@ export class InferencePool extends Construct {
       });
     }
 
-    // Always-on and demand pools keep all their tasks during a deployment;
-    // a scale-to-zero pool trades that for not paying for a second GPU per task.
-    const keepsCapacity = pool.kind !== 'scale-to-zero';
     const common = {
-      cluster,
-      serviceName: pool.name,
+      cluster: props.cluster,
+      serviceName: props.serviceName,
       circuitBreaker: { enable: true, rollback: true },
-      minHealthyPercent: keepsCapacity ? 100 : 0,
-      maxHealthyPercent: keepsCapacity ? 200 : 100,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      // Autoscaled pools leave DesiredCount out of the template (removeDefaultDesiredCount)
-      // so a deployment never resets what the autoscaler chose; a scale-to-zero pool starts at 0.
-      ...(pool.kind === 'scale-to-zero' ? { desiredCount: 0 } : {}),
+      minHealthyPercent: props.minHealthyPercent ?? 100,
+      maxHealthyPercent: props.maxHealthyPercent ?? 200,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      ...(props.desiredCount !== undefined ? { desiredCount: props.desiredCount } : {}),
     };
     this.service = gpu
       ? new ecs.Ec2Service(this, 'Service', {
           ...common,
           taskDefinition: this.taskDefinition,
-          capacityProviderStrategies: [{ capacityProvider: props.gpuCapacityProvider!.capacityProviderName, weight: 1 }],
+          capacityProviderStrategies: [{ capacityProvider: gpu.provider.capacityProviderName, weight: 1 }],
         })
-      : new ecs.FargateService(this, 'Service', {
-          ...common,
-          taskDefinition: this.taskDefinition,
-          assignPublicIp: false,
-        });
+      : new ecs.FargateService(this, 'Service', { ...common, taskDefinition: this.taskDefinition, assignPublicIp: false });
 
-    this.resourceId = `service/${cluster.clusterName}/${pool.name}`;
-    this.scalableTaskCount = this.service.autoScaleTaskCount({ minCapacity: pool.minCapacity, maxCapacity: pool.maxCapacity });
-    this.scalableTarget = this.scalableTaskCount.node.findChild('Target') as appscaling.ScalableTarget;
+    this.resourceId = `service/${props.cluster.clusterName}/${props.serviceName}`;
+    // The scalable target sits at Service/TaskCount/Target, where service.autoScaleTaskCount() puts it, so its
+    // logical ID never changes: a replaced target would be registered anew and then the old one deregistered,
+    // which is the same registration, leaving the service with no scaling at all.
+    const taskCount = new Construct(this.service, 'TaskCount');
+    this.scalableTarget = new appscaling.ScalableTarget(taskCount, 'Target', {
+      serviceNamespace: appscaling.ServiceNamespace.ECS,
+      scalableDimension: ECS_DIMENSION_NAME,
+      resourceId: `service/${this.service.cluster.clusterName}/${this.service.serviceName}`,
+      minCapacity: props.minCapacity,
+      maxCapacity: props.maxCapacity,
+      // The service-linked role ECS scaling uses; ScalableTarget would otherwise create a role of its own.
+      role: iam.Role.fromRoleArn(
+        taskCount,
+        'ScalingRole',
+        Stack.of(this).formatArn({
+          region: '',
+          service: 'iam',
+          resource: 'role/aws-service-role/ecs.application-autoscaling.amazonaws.com',
+          resourceName: 'AWSServiceRoleForApplicationAutoScaling_ECSService',
+        }),
+      ),
+    });
+  }
 
-    const cooldowns = {
-      scaleOutCooldown: Duration.seconds(pool.scaleOutCooldownSeconds),
-      scaleInCooldown: Duration.seconds(pool.scaleInCooldownSeconds),
-    };
+  /** Target tracking on the tasks' average CPU utilization. Cannot wake a pool at zero: no tasks, no CPU metric. */
+  scaleOnCpu(props: CpuScalingProps): appscaling.TargetTrackingScalingPolicy {
+    this._cpuPolicy = this.scalableTarget.scaleToTrackMetric('CpuTracking', {
+      predefinedMetric: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION,
+      targetValue: props.targetUtilizationPercent,
+      ...this.cooldowns(props),
+    });
+    return this._cpuPolicy;
+  }
 
-    if (pool.kind === 'always-on') {
-      this.cpuPolicy = this.scalableTarget.scaleToTrackMetric('CpuTracking', {
-        predefinedMetric: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION,
-        targetValue: thresholds.cpuPercent,
-        ...cooldowns,
-      });
-      // With lagScaling 'drain' the reconciler sizes the pool to what clears the lag; target tracking on total lag is the alternative.
-      if (pool.trackConsumerLag && pool.lagScaling === 'target-tracking') {
-        this.consumerLagPolicy = this.scalableTarget.scaleToTrackMetric('ConsumerLagTracking', {
-          customMetric: toMetric(pool.metrics.consumerLag),
-          targetValue: thresholds.consumerLag,
-          ...cooldowns,
-        });
-      }
-    }
-
-    if (pool.kind === 'demand' || pool.kind === 'scale-to-zero') {
-      this.queuePerTaskPolicy = this.queuePerTask(cluster.clusterName, pool, thresholds.queueDepthPerTask, cooldowns);
-    }
-    if (pool.kind === 'demand') {
-      // Latency is not proportional to capacity, so it gets step scaling, out only:
-      // +20 % above the p99 threshold, +50 % above twice it, for 3 of 3 minutes.
-      this.latencyStepPolicy = this.scalableTarget.scaleOnMetric('LatencyStepScaling', {
-        metric: toMetric(pool.metrics.latency, { statistic: 'p99' }),
-        scalingSteps: [
-          { upper: thresholds.cpuModuleP99Ms, change: 0 },
-          { lower: thresholds.cpuModuleP99Ms, change: 20 },
-          { lower: thresholds.cpuModuleP99Ms * 2, change: 50 },
-        ],
-        adjustmentType: appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY,
-        minAdjustmentMagnitude: 1,
-        cooldown: cooldowns.scaleOutCooldown,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 3,
-        metricAggregationType: appscaling.MetricAggregationType.MAXIMUM,
-      });
-    }
+  /** Target tracking on a consumer group's total lag (it exists at zero tasks, so it can wake the pool). */
+  scaleOnConsumerLag(props: ConsumerLagScalingProps): appscaling.TargetTrackingScalingPolicy {
+    this._consumerLagPolicy = this.scalableTarget.scaleToTrackMetric('ConsumerLagTracking', {
+      customMetric: props.lagMetric,
+      targetValue: props.targetLag,
+      ...this.cooldowns(props),
+    });
+    return this._consumerLagPolicy;
   }
 
   /**
-   * Target tracking on pending requests per running task, as metric math
-   * (the L2 only takes a single metric): AWS's "backlog per instance" pattern.
+   * Target tracking on pending requests per running task, AWS's "backlog per
+   * instance" pattern, as metric math over the queue and Container Insights'
+   * RunningTaskCount. An L1 policy: the L2 takes a single metric only.
    */
-  private queuePerTask(
-    clusterName: string,
-    pool: ResolvedPool,
-    target: number,
-    cooldowns: { scaleOutCooldown: Duration; scaleInCooldown: Duration },
-  ): appscaling.CfnScalingPolicy {
-    const queue = pool.metrics.queueDepth;
-    const dims = (d: Record<string, string>) => Object.entries(d).map(([name, value]) => ({ name, value }));
-    return new appscaling.CfnScalingPolicy(this, 'QueuePerTaskTracking', {
-      policyName: `${pool.name}-queue-per-task`,
+  scaleOnQueuePerTask(props: QueuePerTaskScalingProps): appscaling.CfnScalingPolicy {
+    const queue = props.queueMetric.toMetricConfig().metricStat;
+    if (!queue) throw new Error(`InferencePool ${this.node.id}: scaleOnQueuePerTask needs a plain queueMetric, not metric math`);
+    const cooldowns = this.cooldowns(props);
+    this._queuePerTaskPolicy = new appscaling.CfnScalingPolicy(this, 'QueuePerTaskTracking', {
+      policyName: `${this.serviceName}-queue-per-task`,
       policyType: 'TargetTrackingScaling',
       scalingTargetId: this.scalableTarget.scalableTargetId,
       targetTrackingScalingPolicyConfiguration: {
-        targetValue: target,
+        targetValue: props.targetPerTask,
         scaleOutCooldown: cooldowns.scaleOutCooldown.toSeconds(),
         scaleInCooldown: cooldowns.scaleInCooldown.toSeconds(),
         customizedMetricSpecification: {
@@ -200,7 +312,7 @@ export class InferencePool extends Construct {
             {
               id: 'queue',
               metricStat: {
-                metric: { namespace: queue.namespace, metricName: queue.metricName, dimensions: dims(queue.dimensions) },
+                metric: { namespace: queue.namespace, metricName: queue.metricName, dimensions: (queue.dimensions ?? []).map((d) => ({ name: d.name, value: String(d.value) })) },
                 stat: queue.statistic,
               },
               returnData: false,
@@ -211,7 +323,10 @@ export class InferencePool extends Construct {
                 metric: {
                   namespace: 'ECS/ContainerInsights',
                   metricName: 'RunningTaskCount',
-                  dimensions: dims({ ClusterName: clusterName, ServiceName: pool.name }),
+                  dimensions: [
+                    { name: 'ClusterName', value: this.service.cluster.clusterName },
+                    { name: 'ServiceName', value: this.serviceName },
+                  ],
                 },
                 stat: 'Average',
               },
@@ -222,16 +337,61 @@ export class InferencePool extends Construct {
         },
       },
     });
+    return this._queuePerTaskPolicy;
+  }
+
+  /**
+   * Step scale-out on latency, never in: latency is not proportional to
+   * capacity, so it gets steps, not target tracking. +20 % above the
+   * threshold, +50 % above twice it, for 3 of 3 one-minute periods.
+   */
+  scaleOnLatency(props: LatencyScalingProps): appscaling.StepScalingPolicy {
+    const t = props.thresholdMs;
+    this._latencyPolicy = this.scalableTarget.scaleOnMetric('LatencyStepScaling', {
+      metric: props.latencyMetric,
+      scalingSteps: [
+        { upper: t, change: 0 },
+        { lower: t, change: 20 },
+        { lower: t * 2, change: 50 },
+      ],
+      adjustmentType: appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY,
+      minAdjustmentMagnitude: 1,
+      cooldown: props.cooldown ?? this.scaleOutCooldown,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      metricAggregationType: appscaling.MetricAggregationType.MAXIMUM,
+    });
+    return this._latencyPolicy;
+  }
+
+  /** The policy `scaleOnCpu` added, if any. */
+  get cpuPolicy(): appscaling.TargetTrackingScalingPolicy | undefined {
+    return this._cpuPolicy;
+  }
+
+  /** The policy `scaleOnConsumerLag` added, if any. */
+  get consumerLagPolicy(): appscaling.TargetTrackingScalingPolicy | undefined {
+    return this._consumerLagPolicy;
+  }
+
+  /** The policy `scaleOnQueuePerTask` added, if any. */
+  get queuePerTaskPolicy(): appscaling.CfnScalingPolicy | undefined {
+    return this._queuePerTaskPolicy;
+  }
+
+  /** The policy `scaleOnLatency` added, if any. */
+  get latencyPolicy(): appscaling.StepScalingPolicy | undefined {
+    return this._latencyPolicy;
   }
 
   /** Tasks the service wants (Container Insights). */
   metricDesiredTasks(): cloudwatch.Metric {
-    return taskCountMetric('DesiredTaskCount', this.service.cluster.clusterName, this.pool.name);
+    return taskCountMetric('DesiredTaskCount', this.service.cluster.clusterName, this.serviceName);
   }
 
   /** Tasks running (Container Insights). */
   metricRunningTasks(): cloudwatch.Metric {
-    return taskCountMetric('RunningTaskCount', this.service.cluster.clusterName, this.pool.name);
+    return taskCountMetric('RunningTaskCount', this.service.cluster.clusterName, this.serviceName);
   }
 
   metricCpu(): cloudwatch.Metric {
@@ -241,4 +401,23 @@ export class InferencePool extends Construct {
   metricMemory(): cloudwatch.Metric {
     return this.service.metricMemoryUtilization({ period: Duration.minutes(1), statistic: 'Average' });
   }
+
+  private cooldowns(props: PolicyCooldownProps): { scaleOutCooldown: Duration; scaleInCooldown: Duration } {
+    return { scaleOutCooldown: props.scaleOutCooldown ?? this.scaleOutCooldown, scaleInCooldown: props.scaleInCooldown ?? this.scaleInCooldown };
+  }
+}
+
+/** Every problem with the props, so one synth names them all. Tokens are not checked. */
+function validate(props: InferencePoolProps): string[] {
+  const errors: string[] = [];
+  const known = (n: number | undefined): n is number => n !== undefined && !Token.isUnresolved(n);
+  if (known(props.minCapacity) && props.minCapacity < 0) errors.push(`minCapacity must be >= 0, got ${props.minCapacity}`);
+  if (known(props.maxCapacity) && props.maxCapacity < 1) errors.push(`maxCapacity must be >= 1, got ${props.maxCapacity}`);
+  if (known(props.minCapacity) && known(props.maxCapacity) && props.maxCapacity < props.minCapacity) {
+    errors.push(`maxCapacity must be >= minCapacity, got ${props.maxCapacity} < ${props.minCapacity}`);
+  }
+  if (props.containers.length === 0) errors.push('containers must name at least one container, got none');
+  if (props.gpusPerTask !== undefined && !props.gpuCapacityProvider) errors.push('gpusPerTask needs gpuCapacityProvider: Fargate has no GPUs');
+  if (known(props.gpusPerTask) && props.gpusPerTask < 1) errors.push(`gpusPerTask must be >= 1, got ${props.gpusPerTask}`);
+  return errors;
 }

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -6,21 +6,28 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { FORECAST_NAMESPACE } from '../../lambdas/core/names';
-import type { TargetSpec } from '../../lambdas/core/config/document';
+import { DEFAULTS } from '../../lambdas/core/config/defaults';
+import type { TargetsDocument } from '../../lambdas/core/config/document';
 import { ScalerFunction } from './scaler-function';
 
 export interface PredictiveScalerProps {
-  readonly targets: readonly TargetSpec[];
-  readonly targetsJson: string;
+  /** The managed-targets document; the function forecasts and pre-scales its targets with `predictive` settings. */
+  readonly document: TargetsDocument;
+  /** The holds table the document names: forecast floors are `predictive:<hour>` holds. */
   readonly holds: dynamodb.ITable;
+  /** Operators' topic for the function's alarms. */
   readonly topic: sns.ITopic;
+  /** `<pipeline>-<environment>`: prefix of alarm names. */
   readonly namePrefix: string;
   /**
    * Minutes between runs.
    * @default 60
    */
   readonly scheduleMinutes?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -35,10 +42,15 @@ export class PredictiveScaler extends Construct {
 
   constructor(scope: Construct, id: string, props: PredictiveScalerProps) {
     super(scope, id);
-    const minutes = props.scheduleMinutes ?? 60;
+    const minutes = props.scheduleMinutes ?? DEFAULTS.predictive.scheduleMinutes;
+    const predictive = props.document.targets.filter((t) => t.predictive);
+    const errors: string[] = [];
+    if (predictive.length === 0) errors.push('no target of the document has predictive settings; leave the construct out');
+    if (!Token.isUnresolved(minutes) && minutes < 5) errors.push(`scheduleMinutes must be >= 5, got ${minutes}`);
+    if (errors.length > 0) throw new Error(`PredictiveScaler ${id}: ${errors.join('; ')}`);
     this.function = new ScalerFunction(this, 'Function', {
       handlerDir: 'predictive',
-      targetsJson: props.targetsJson,
+      document: props.document,
       topic: props.topic,
       alarmPrefix: `${props.namePrefix}-predictive`,
       memorySize: 512,
@@ -48,7 +60,6 @@ export class PredictiveScaler extends Construct {
       scheduleMinutes: minutes,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
-    const predictive = props.targets.filter((t) => t.predictive);
     this.function.bindMetrics({ putNamespace: FORECAST_NAMESPACE });
     // It reconciles the targets it wrote floors for, so a new floor lands at once.
     this.function.bindReconcile(predictive, props.holds);

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -8,15 +8,15 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { SCALER_NAMESPACE } from '../../lambdas/core/names';
-import { isScaleToZero, type TargetSpec } from '../../lambdas/core/config/document';
+import { DEFAULTS } from '../../lambdas/core/config/defaults';
+import { isScaleToZero, type TargetsDocument } from '../../lambdas/core/config/document';
 import { toMetric } from '../metrics';
 import { ScalerFunction } from './scaler-function';
 
 export interface ReconcilerProps {
-  /** Every managed target (the parsed targets document). */
-  readonly targets: readonly TargetSpec[];
-  /** The same document as JSON, for the function's environment. */
-  readonly targetsJson: string;
+  /** The managed-targets document: every target the reconciler keeps in line, and where its holds are. */
+  readonly document: TargetsDocument;
+  /** The holds table the document names (HoldsTable, or an existing table). */
   readonly holds: dynamodb.ITable;
   /** Operators' topic for the reconciler's alarms. */
   readonly topic: sns.ITopic;
@@ -33,7 +33,10 @@ export interface ReconcilerProps {
    * @default 3
    */
   readonly driftMinutes?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -57,10 +60,16 @@ export class Reconciler extends Construct {
 
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
-    const minutes = props.scheduleMinutes ?? 1;
+    const minutes = props.scheduleMinutes ?? DEFAULTS.scaleToZero.scheduleMinutes;
+    const drift = props.driftMinutes ?? 3;
+    const errors: string[] = [];
+    if (!Token.isUnresolved(minutes) && (minutes < 1 || minutes > 60)) errors.push(`scheduleMinutes must be 1-60, got ${minutes}`);
+    if (!Token.isUnresolved(drift) && drift < 1) errors.push(`driftMinutes must be >= 1, got ${drift}`);
+    if (errors.length > 0) throw new Error(`Reconciler ${id}: ${errors.join('; ')}`);
+    const targets = props.document.targets;
     this.function = new ScalerFunction(this, 'Function', {
       handlerDir: 'reconcile',
-      targetsJson: props.targetsJson,
+      document: props.document,
       topic: props.topic,
       alarmPrefix: `${props.namePrefix}-reconcile`,
       memorySize: 512,
@@ -74,7 +83,7 @@ export class Reconciler extends Construct {
       errorPeriods: 3,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
-    this.function.bindReconcile(props.targets, props.holds);
+    this.function.bindReconcile(targets, props.holds);
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'mlscale reconcile pass',
@@ -83,7 +92,7 @@ export class Reconciler extends Construct {
     });
 
     const invoke = new actions.LambdaAction(this.function);
-    this.workAlarms = props.targets.filter(isScaleToZero).map((t) => {
+    this.workAlarms = targets.filter(isScaleToZero).map((t) => {
       // Work present: the work metric above 0 for 1 of 1 one-minute periods; no data is no work.
       const alarm = new cloudwatch.Alarm(this, `${t.name}-work`, {
         alarmName: `${props.namePrefix}-${t.name}-work-present`,
@@ -109,10 +118,9 @@ export class Reconciler extends Construct {
         statistic: 'Sum',
         period: Duration.minutes(1),
       });
-    const drift = props.driftMinutes ?? 3;
     this.errorAlarms = [];
     this.driftAlarms = [];
-    for (const t of props.targets) {
+    for (const t of targets) {
       // Reconcile errors: >= 1 in 3 of 3 one-minute periods (a blip is retried by the next pass).
       const errors = new cloudwatch.Alarm(this, `${t.name}-errors`, {
         alarmName: `${props.namePrefix}-${t.name}-reconcile-errors`,

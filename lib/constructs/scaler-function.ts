@@ -13,7 +13,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ECS_DIMENSION_NAME, ECS_SERVICE_NAMESPACE } from '../../lambdas/core/names';
-import { isScaleToZero, type TargetSpec } from '../../lambdas/core/config/document';
+import { isScaleToZero, type TargetsDocument, type TargetSpec } from '../../lambdas/core/config/document';
+import { DEFAULT_LOG_RETENTION } from '../log-retention';
 import { acknowledgeNodegroupArns, acknowledgeUnscopable } from '../nag';
 
 /** The event of an alarm among `alarms` going to ALARM. */
@@ -26,14 +27,18 @@ export function alarmToAlarmPattern(alarms: readonly { alarmArn: string }[]): ev
   };
 }
 
-/** Above this size the targets document is compiled into the bundle: Lambda allows 4 KB of environment in all. */
-export const MAX_INLINE_CONFIG_BYTES = 3_000;
+/**
+ * Above this size the targets document is compiled into the bundle: Lambda
+ * allows 4 KB of environment in all, and the other variables (Powertools,
+ * table, topic, SDK settings) take about 300 bytes, so 3,500 leaves room.
+ */
+export const MAX_INLINE_CONFIG_BYTES = 3_500;
 
 export interface ScalerFunctionProps {
   /** Folder under lambdas/ holding the handler's index.ts (`reconcile`, `emergency`, `predictive`, `runbook`). */
   readonly handlerDir: string;
-  /** The managed-targets document (the rendered config) as JSON: everything the handler needs to know. */
-  readonly targetsJson: string;
+  /** The managed-targets document (DESIGN.md, "Managed targets"): everything the handler needs to know. */
+  readonly document: TargetsDocument;
   /** Operators' topic for the function's own alarms. */
   readonly topic: sns.ITopic;
   /** Prefix of the function's alarm names (`<pipeline>-<environment>-<handler>`). */
@@ -62,7 +67,10 @@ export interface ScalerFunctionProps {
    * @default 2
    */
   readonly asyncRetries?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -70,19 +78,26 @@ export interface ScalerFunctionProps {
  * A scaler Lambda as mlscale runs them: Node.js 22 on arm64, bundled by the
  * local esbuild with the SDK left to the runtime, an explicit log group and
  * a role that may only write to it until a `bind*` method grants exactly
- * what its handler calls, X-Ray tracing, a dead-letter queue for failed
- * asynchronous invocations, and alarms on its own errors, its dead letters
- * and (for scheduled ones) a missed schedule.
+ * what its handler calls, active X-Ray tracing (the SDK clients in
+ * lambdas/aws/clients are captured by the Powertools Tracer, so every AWS
+ * call is a subsegment), a dead-letter queue for failed asynchronous
+ * invocations, and alarms on its own errors, its dead letters and (for
+ * scheduled ones) a missed schedule.
  */
 export class ScalerFunction extends nodejs.NodejsFunction {
+  /** Dead-letter queue of failed asynchronous invocations. */
   public readonly failureQueue: sqs.Queue;
+  /** The function's own alarms: errors, dead letters, a missed schedule, and any added with `addAlarm`. */
   public readonly alarms: cloudwatch.Alarm[] = [];
   private readonly alarmAction: actions.SnsAction;
+  private metricsBound = false;
 
   constructor(scope: Construct, id: string, props: ScalerFunctionProps) {
-    const inline = Buffer.byteLength(props.targetsJson) <= MAX_INLINE_CONFIG_BYTES;
+    // The log group, role and queue are built before super() (which takes them), so they are the function's siblings.
+    const targetsJson = JSON.stringify(props.document);
+    const inline = Buffer.byteLength(targetsJson) <= MAX_INLINE_CONFIG_BYTES;
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
@@ -105,7 +120,7 @@ export class ScalerFunction extends nodejs.NodejsFunction {
       retryAttempts: props.asyncRetries ?? 2,
       onFailure: new destinations.SqsDestination(deadLetterQueue),
       environment: {
-        ...(inline ? { MLSCALE_CONFIG: props.targetsJson } : {}),
+        ...(inline ? { MLSCALE_CONFIG: targetsJson } : {}),
         POWERTOOLS_METRICS_NAMESPACE: 'mlscale',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         // lambdas/aws/retry.ts retries throttling and faults; one layer of retries, not two.
@@ -119,7 +134,7 @@ export class ScalerFunction extends nodejs.NodejsFunction {
         // The Node.js 22 runtime ships AWS SDK v3: smaller bundles, faster cold starts.
         externalModules: ['@aws-sdk/*'],
         // A document too large for the environment is compiled in; MLSCALE_CONFIG still wins when set.
-        ...(inline ? {} : { define: { 'process.env.MLSCALE_CONFIG_BUNDLED': JSON.stringify(props.targetsJson) } }),
+        ...(inline ? {} : { define: { 'process.env.MLSCALE_CONFIG_BUNDLED': JSON.stringify(targetsJson) } }),
       },
     });
     this.failureQueue = deadLetterQueue;
@@ -231,8 +246,6 @@ export class ScalerFunction extends nodejs.NodejsFunction {
     // Scale-to-zero work and drain-sized backlogs are read from CloudWatch.
     if (targets.some((t) => isScaleToZero(t) || t.drain)) this.bindMetrics();
   }
-
-  private metricsBound = false;
 
   /** The holds table: read, and with `write`, put and delete holds. (Its name is in the targets document.) */
   bindHolds(table: dynamodb.ITable, options: { readonly write: boolean }): void {

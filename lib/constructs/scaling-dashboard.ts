@@ -10,17 +10,33 @@ import type { InferencePool } from './inference-pool';
 export interface ScalingDashboardProps {
   /** Dashboard name, one per environment. */
   readonly dashboardName: string;
-  readonly pools: readonly InferencePool[];
-  /** Alarms shown in the alarm-state widget. */
-  readonly alarms: readonly cloudwatch.IAlarm[];
+  /**
+   * Alarms shown in the alarm-state widget at the top.
+   * @default - no alarm-state widget
+   */
+  readonly alarms?: readonly cloudwatch.IAlarm[];
+}
+
+/** What a pool's row shows beside its tasks, CPU and memory. */
+export interface PoolRowProps {
+  /**
+   * Shown in the row's heading after the pool's name, e.g. its kind.
+   * @default - the capacity range only
+   */
+  readonly description?: string;
+  /** The pool's own scaling signal (Kafka lag, queue depth, pending work), on the left axis. */
+  readonly signal: readonly cloudwatch.IMetric[];
+  /** The pool's latency (p95, p99), on the right axis. */
+  readonly latency: readonly cloudwatch.IMetric[];
 }
 
 const WIDTH = 24;
 
 /**
  * One dashboard per environment: alarm states first (what is wrong now), then
- * per pool desired vs running tasks, CPU and memory, and the pool's own
- * scaling signal (Kafka lag, queue, latency).
+ * a row per pool (`addPool`: desired vs running tasks, CPU and memory, the
+ * pool's own scaling signal and latency), forecasts and the scalers' health.
+ * Rows appear in the order they are added.
  */
 export class ScalingDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
@@ -31,15 +47,47 @@ export class ScalingDashboard extends Construct {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.hours(6),
     });
+    const alarms = props.alarms ?? [];
+    if (alarms.length > 0) {
+      this.dashboard.addWidgets(
+        new cloudwatch.AlarmStatusWidget({
+          title: 'Alarm states',
+          alarms: [...alarms],
+          width: WIDTH,
+          height: Math.max(3, Math.ceil(alarms.length / 6) + 1),
+        }),
+      );
+    }
+  }
+
+  /** A row for one pool: desired vs running tasks, CPU and memory, its scaling signal and latency. */
+  addPool(pool: InferencePool, props: PoolRowProps): void {
+    const name = pool.serviceName;
+    const third = WIDTH / 3;
+    const heading = `${props.description ? `${props.description}, ` : ''}${pool.minCapacity}-${pool.maxCapacity} tasks`;
     this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({
-        title: 'Alarm states',
-        alarms: [...props.alarms],
-        width: WIDTH,
-        height: Math.max(3, Math.ceil(props.alarms.length / 6) + 1),
+      new cloudwatch.TextWidget({ markdown: `### ${name} (${heading})`, width: WIDTH, height: 1 }),
+      new cloudwatch.GraphWidget({
+        title: `${name}: desired vs running tasks`,
+        left: [pool.metricDesiredTasks().with({ label: 'desired' }), pool.metricRunningTasks().with({ label: 'running' })],
+        leftYAxis: { min: 0 },
+        width: third,
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${name}: CPU and memory %`,
+        left: [pool.metricCpu().with({ label: 'CPU' }), pool.metricMemory().with({ label: 'memory' })],
+        leftYAxis: { min: 0, max: 100 },
+        width: third,
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${name}: scaling signal and latency`,
+        left: [...props.signal],
+        right: [...props.latency],
+        leftYAxis: { min: 0 },
+        rightYAxis: { min: 0 },
+        width: third,
       }),
     );
-    for (const p of props.pools) this.dashboard.addWidgets(...this.poolRow(p));
   }
 
   /** Forecast against actual load (req/s) for every pre-scaled target. */
@@ -74,39 +122,5 @@ export class ScalingDashboard extends Construct {
         width: WIDTH / 2,
       }),
     );
-  }
-
-  private poolRow(p: InferencePool): cloudwatch.IWidget[] {
-    const { pool } = p;
-    const third = WIDTH / 3;
-    const signal: cloudwatch.IMetric[] = [];
-    if (pool.kind === 'always-on') signal.push(toMetric(pool.metrics.consumerLag, { label: 'ConsumerLag (max)' }));
-    else signal.push(toMetric(pool.metrics.queueDepth, { label: pool.kind === 'scale-to-zero' ? 'Pending work' : 'Queue depth' }));
-    return [
-      new cloudwatch.TextWidget({ markdown: `### ${pool.name} (${pool.kind}, ${pool.minCapacity}-${pool.maxCapacity} tasks)`, width: WIDTH, height: 1 }),
-      new cloudwatch.GraphWidget({
-        title: `${pool.name}: desired vs running tasks`,
-        left: [p.metricDesiredTasks().with({ label: 'desired' }), p.metricRunningTasks().with({ label: 'running' })],
-        leftYAxis: { min: 0 },
-        width: third,
-      }),
-      new cloudwatch.GraphWidget({
-        title: `${pool.name}: CPU and memory %`,
-        left: [p.metricCpu().with({ label: 'CPU' }), p.metricMemory().with({ label: 'memory' })],
-        leftYAxis: { min: 0, max: 100 },
-        width: third,
-      }),
-      new cloudwatch.GraphWidget({
-        title: `${pool.name}: scaling signal and latency`,
-        left: signal,
-        right: [
-          toMetric(pool.metrics.latency, { statistic: 'p95', label: 'p95 ms' }),
-          toMetric(pool.metrics.latency, { statistic: 'p99', label: 'p99 ms' }),
-        ],
-        leftYAxis: { min: 0 },
-        rightYAxis: { min: 0 },
-        width: third,
-      }),
-    ];
   }
 }

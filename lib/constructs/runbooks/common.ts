@@ -6,6 +6,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { TargetSpec } from '../../../lambdas/core/config/document';
+import { DEFAULT_LOG_RETENTION } from '../../log-retention';
 import { acknowledgeFunctionVersions, acknowledgeNodegroupArns, acknowledgeTopicKey, acknowledgeUnscopable } from '../../nag';
 
 /** Errors worth another try: throttling, faults, an update already in progress. */
@@ -130,6 +131,8 @@ export function targetArns(scope: Construct, targets: readonly TargetSpec[]): { 
 
 export interface RunbookStateMachineProps {
   readonly definition: sfn.IChainable;
+  /** @default - a name CloudFormation generates */
+  readonly stateMachineName?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -141,11 +144,12 @@ export function runbookStateMachine(
   props: RunbookStateMachineProps & { targets: readonly TargetSpec[]; functions: readonly lambda.IFunction[]; topic: sns.ITopic },
 ): sfn.StateMachine {
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
-    retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
     removalPolicy: RemovalPolicy.DESTROY,
   });
   const machine = new sfn.StateMachine(scope, id, {
     definitionBody: sfn.DefinitionBody.fromChainable(props.definition),
+    ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
     stateMachineType: sfn.StateMachineType.STANDARD,
     tracingEnabled: true,
     logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },

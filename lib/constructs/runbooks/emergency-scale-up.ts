@@ -15,6 +15,11 @@ export interface EmergencyScaleUpProps {
   readonly emergencyFunction: lambda.IFunction;
   readonly targets: readonly TargetSpec[];
   readonly topic: sns.ITopic;
+  /**
+   * Name of the state machine (the CLI finds runbooks by name).
+   * @default - a name CloudFormation generates
+   */
+  readonly stateMachineName?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -154,6 +159,7 @@ export class EmergencyScaleUpRunbook extends Construct {
       functions: [props.runbookFunction, props.emergencyFunction],
       topic,
       definition: plan,
+      ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
   }

@@ -14,6 +14,11 @@ export interface GpuNodegroupScaleProps {
   /** Node groups the runbook may watch. */
   readonly targets: readonly TargetSpec[];
   readonly topic: sns.ITopic;
+  /**
+   * Name of the state machine (the CLI finds runbooks by name).
+   * @default - a name CloudFormation generates
+   */
+  readonly stateMachineName?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -124,6 +129,7 @@ export class GpuNodegroupScaleRunbook extends Construct {
       functions: [fn],
       topic,
       definition: plan,
+      ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
   }

@@ -9,7 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../../lambdas/core/config/document';
+import type { TargetsDocument } from '../../../lambdas/core/config/document';
 import { alarmToAlarmPattern, ScalerFunction } from '../scaler-function';
 import { EmergencyScaleUpRunbook } from './emergency-scale-up';
 import { GpuNodegroupScaleRunbook } from './gpu-nodegroup-scale';
@@ -21,10 +21,9 @@ export type RunbookName = (typeof RUNBOOK_NAMES)[number];
 export const runbookStateMachineName = (prefix: string, runbook: RunbookName) => `${prefix}-${runbook}`;
 
 export interface RunbooksProps {
-  /** Every managed target (the parsed targets document). */
-  readonly targets: readonly TargetSpec[];
-  /** The same document as JSON, for the runbook Lambda's environment. */
-  readonly targetsJson: string;
+  /** The managed-targets document: the targets the runbooks may act on. */
+  readonly document: TargetsDocument;
+  /** The holds table the document names: every runbook acts through holds. */
   readonly holds: dynamodb.ITable;
   /** Operators' topic: runbook progress and failures. */
   readonly topic: sns.ITopic;
@@ -35,9 +34,15 @@ export interface RunbooksProps {
    * @default - no emergency runbook
    */
   readonly emergencyFunction?: lambda.IFunction;
-  /** Alarms that start the emergency runbook when they go to ALARM. */
-  readonly emergencyAlarms: readonly cloudwatch.IAlarm[];
-  /** @default logs.RetentionDays.ONE_MONTH */
+  /**
+   * Alarms that start the emergency runbook when they go to ALARM.
+   * @default - none: the emergency runbook is started by hand (or the CLI) only
+   */
+  readonly emergencyAlarms?: readonly cloudwatch.IAlarm[];
+  /**
+   * Retention of the runbook Lambda's and state machines' log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -57,50 +62,59 @@ export class Runbooks extends Construct {
   constructor(scope: Construct, id: string, props: RunbooksProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    const targets = props.document.targets;
+    const emergencyAlarms = props.emergencyAlarms ?? [];
     const emergencyName = runbookStateMachineName(props.namePrefix, 'emergency-scale-up');
     // Built from the name, not a reference: the state machine invokes this Lambda, so a Ref would be circular.
     const emergencyArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: emergencyName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 
     this.runbookFunction = new ScalerFunction(this, 'Planner', {
       handlerDir: 'runbook',
-      targetsJson: props.targetsJson,
+      document: props.document,
       topic: props.topic,
       alarmPrefix: `${props.namePrefix}-runbook`,
       timeout: Duration.seconds(30),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
     // It writes and releases the runbooks' holds and reconciles their target at once; it reads the incident's alarms.
-    this.runbookFunction.bindReconcile(props.targets, props.holds);
-    this.runbookFunction.bindAlarms(props.targets.flatMap((t) => t.alarms));
+    this.runbookFunction.bindReconcile(targets, props.holds);
+    this.runbookFunction.bindAlarms(targets.flatMap((t) => t.alarms));
     this.runbookFunction.bindStateMachine(emergencyArn, 'MLSCALE_EMERGENCY_RUNBOOK_ARN');
     const fn = this.runbookFunction;
-    const common = { topic: props.topic, targets: props.targets, ...(props.logRetention ? { logRetention: props.logRetention } : {}) };
+    const common = { topic: props.topic, targets, ...(props.logRetention ? { logRetention: props.logRetention } : {}) };
 
-    this.scaleForEvent = new ScaleForEventRunbook(this, 'ScaleForEvent', { ...common, runbookFunction: fn });
-    nameStateMachine(this.scaleForEvent.stateMachine, runbookStateMachineName(props.namePrefix, 'scale-for-event'));
+    this.scaleForEvent = new ScaleForEventRunbook(this, 'ScaleForEvent', {
+      ...common,
+      runbookFunction: fn,
+      stateMachineName: runbookStateMachineName(props.namePrefix, 'scale-for-event'),
+    });
 
-    const emergencyTargets = props.targets.filter((t) => t.emergencyEnabled);
+    const emergencyTargets = targets.filter((t) => t.emergencyEnabled);
     if (props.emergencyFunction && emergencyTargets.length > 0) {
       this.emergencyScaleUp = new EmergencyScaleUpRunbook(this, 'EmergencyScaleUp', {
         ...common,
         targets: emergencyTargets,
         runbookFunction: fn,
         emergencyFunction: props.emergencyFunction,
+        stateMachineName: emergencyName,
       });
-      nameStateMachine(this.emergencyScaleUp.stateMachine, emergencyName);
-      if (props.emergencyAlarms.length > 0) {
+      if (emergencyAlarms.length > 0) {
         this.alarmRule = new events.Rule(this, 'EmergencyAlarmRule', {
           description: 'mlscale: an emergency alarm went to ALARM; start the emergency runbook',
-          eventPattern: alarmToAlarmPattern(props.emergencyAlarms),
+          eventPattern: alarmToAlarmPattern(emergencyAlarms),
           targets: [new eventTargets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.minutes(15) })],
         });
       }
     }
 
-    const nodegroups = props.targets.filter((t) => t.kind === 'eks-nodegroup');
+    const nodegroups = targets.filter((t) => t.kind === 'eks-nodegroup');
     if (nodegroups.length > 0) {
-      this.gpuNodegroupScale = new GpuNodegroupScaleRunbook(this, 'GpuNodegroupScale', { ...common, targets: nodegroups, runbookFunction: fn });
-      nameStateMachine(this.gpuNodegroupScale.stateMachine, runbookStateMachineName(props.namePrefix, 'gpu-nodegroup-scale'));
+      this.gpuNodegroupScale = new GpuNodegroupScaleRunbook(this, 'GpuNodegroupScale', {
+        ...common,
+        targets: nodegroups,
+        runbookFunction: fn,
+        stateMachineName: runbookStateMachineName(props.namePrefix, 'gpu-nodegroup-scale'),
+      });
     }
 
     // A run that failed even its own failure report (an uncatchable States.Runtime, say) must not go unnoticed.
@@ -142,8 +156,4 @@ export class Runbooks extends Construct {
   get stateMachines(): sfn.StateMachine[] {
     return [this.scaleForEvent, this.emergencyScaleUp, this.gpuNodegroupScale].filter((r) => r !== undefined).map((r) => r.stateMachine);
   }
-}
-
-function nameStateMachine(machine: sfn.StateMachine, name: string): void {
-  (machine.node.defaultChild as sfn.CfnStateMachine).stateMachineName = name;
 }

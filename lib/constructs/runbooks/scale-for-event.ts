@@ -13,6 +13,11 @@ export interface ScaleForEventProps {
   /** Targets the runbook may watch. */
   readonly targets: readonly TargetSpec[];
   readonly topic: sns.ITopic;
+  /**
+   * Name of the state machine (the CLI finds runbooks by name).
+   * @default - a name CloudFormation generates
+   */
+  readonly stateMachineName?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -86,6 +91,7 @@ export class ScaleForEventRunbook extends Construct {
       functions: [fn],
       topic,
       definition: plan,
+      ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
   }
