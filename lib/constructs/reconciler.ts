@@ -57,6 +57,8 @@ export class Reconciler extends Construct {
   public readonly errorAlarms: cloudwatch.Alarm[];
   /** One per target: the target was out of line for `driftMinutes` minutes in a row. */
   public readonly driftAlarms: cloudwatch.Alarm[];
+  /** One per target: its desired capacity reversed direction more often in the last hour than its config allows. */
+  public readonly flappingAlarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
@@ -120,6 +122,7 @@ export class Reconciler extends Construct {
       });
     this.errorAlarms = [];
     this.driftAlarms = [];
+    this.flappingAlarms = [];
     for (const t of targets) {
       // Reconcile errors: >= 1 in 3 of 3 one-minute periods (a blip is retried by the next pass).
       const errors = new cloudwatch.Alarm(this, `${t.name}-errors`, {
@@ -145,11 +148,24 @@ export class Reconciler extends Construct {
       });
       drifted.addAlarmAction(notifyOps);
       this.driftAlarms.push(drifted);
+      // Flapping: the scheduled pass counts reversals over the trailing hour and publishes Flapping while there are
+      // too many (lambdas/core/flaps.ts); any in a five-minute period fires, and the alarm clears as the hour calms.
+      const flapping = new cloudwatch.Alarm(this, `${t.name}-flapping`, {
+        alarmName: `${props.namePrefix}-${t.name}-flapping`,
+        alarmDescription: `${t.name}: desired capacity reversed direction more than ${t.maxDirectionChangesPerHour} times in the last hour (the autoscaler oscillates); lengthen the scale-in cooldown or widen the target.`,
+        metric: perTarget('Flapping', t.name).with({ period: Duration.minutes(5) }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      flapping.addAlarmAction(notifyOps);
+      this.flappingAlarms.push(flapping);
     }
   }
 
-  /** Every alarm of the reconciler: its function's, per target errors and drift. */
+  /** Every alarm of the reconciler: its function's, per target errors, drift and flapping. */
   get alarms(): cloudwatch.Alarm[] {
-    return [...this.function.alarms, ...this.errorAlarms, ...this.driftAlarms];
+    return [...this.function.alarms, ...this.errorAlarms, ...this.driftAlarms, ...this.flappingAlarms];
   }
 }

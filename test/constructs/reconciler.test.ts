@@ -42,11 +42,24 @@ describe('Construct: Reconciler', () => {
     t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmName: 'pipestream-production-engine-work-present' }, 0);
   });
 
-  it('alarms per target on reconcile errors and on drift, to the operators', () => {
+  it('alarms per target on reconcile errors, drift and flapping, to the operators', () => {
     const { reconciler: r, template: t } = reconciler({ driftMinutes: 5 });
     expect(r.errorAlarms).toHaveLength(3);
     expect(r.driftAlarms).toHaveLength(3);
-    expect(r.alarms).toHaveLength(3 + 3 + 3);
+    expect(r.flappingAlarms).toHaveLength(3);
+    expect(r.alarms).toHaveLength(3 + 3 + 3 + 3);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'pipestream-production-engine-flapping',
+      Namespace: 'mlscale',
+      MetricName: 'Flapping',
+      Dimensions: Match.arrayWith([{ Name: 'Target', Value: 'engine' }]),
+      Period: 300,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmDescription: Match.stringLikeRegexp('more than 4 times in the last hour'),
+      AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:oncall'],
+    });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'pipestream-production-gpu-workers-drift',
       Namespace: 'mlscale',
