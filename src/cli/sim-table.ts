@@ -2,13 +2,44 @@ import type { Comparison } from '../sim/compare';
 import type { PolicyName } from '../sim/simulate';
 import { renderTable } from './output';
 
-/** `mlscale simulate`'s table: one row per policy, single-word headers, left-aligned like every CLI table. */
+/**
+ * `mlscale simulate`'s table: one row per policy, single-word headers, left-aligned like every CLI table.
+ * FLAPS: the most reversals of desired capacity in any rolling hour. A batch pool adds the oldest
+ * message's largest age and the minutes its oldestMessageAge alarm would be in ALARM.
+ */
 export function simulationTable(c: Comparison, policies: readonly PolicyName[]): string {
+  const batch = c.pool.kind === 'batch';
   return renderTable(
-    ['POLICY', 'TASK_MIN', 'X_ORACLE', 'COST_USD', 'VIOLATION_MIN', 'VIOLATION_PCT', 'PEAK_BACKLOG', 'SCALE_ACTIONS', 'COLD_STARTS', 'EMERGENCIES'],
+    [
+      'POLICY',
+      'TASK_MIN',
+      'X_ORACLE',
+      'COST_USD',
+      'VIOLATION_MIN',
+      'VIOLATION_PCT',
+      'PEAK_BACKLOG',
+      'SCALE_ACTIONS',
+      'COLD_STARTS',
+      'EMERGENCIES',
+      'FLAPS',
+      ...(batch ? ['MAX_AGE_S', 'AGE_ALARM_MIN'] : []),
+    ],
     policies.map((p) => {
       const r = c.policies[p];
-      return [p, r.taskMinutes, r.vsOracle.taskMinutes.toFixed(2), r.costUsd.toFixed(2), r.violationMinutes, r.violationPercent.toFixed(2), r.peakBacklog, r.scaleActions, r.coldStarts, r.emergencies];
+      return [
+        p,
+        r.taskMinutes,
+        r.vsOracle.taskMinutes.toFixed(2),
+        r.costUsd.toFixed(2),
+        r.violationMinutes,
+        r.violationPercent.toFixed(2),
+        r.peakBacklog,
+        r.scaleActions,
+        r.coldStarts,
+        r.emergencies,
+        r.flaps,
+        ...(batch ? [r.peakMessageAgeSeconds ?? 0, r.messageAgeAlarmMinutes ?? 0] : []),
+      ];
     }),
   );
 }

@@ -6,6 +6,7 @@
 import type { Comparison } from './compare';
 import { renderReport } from './report/render';
 import type { ReportInput, ReportMarker, ReportSeries } from './report/model';
+import { loadUnit } from './notes';
 import { violationRanges } from './report/markers';
 import type { PolicyName, Timeline } from './simulate';
 import { tuningVerdict, type TuneResult } from './tune';
@@ -62,6 +63,7 @@ const toMs = (t: string | number) => (typeof t === 'number' ? t : Date.parse(t))
 /** The report input for a comparison: what `htmlReport` renders; exported for tests. */
 export function reportInput(c: Comparison, policies: readonly PolicyName[], title: string, tuned?: TuneResult, extras: HtmlExtras = {}): ReportInput {
   const perTask = c.pool.capacityPerTask;
+  const unit = loadUnit(c.pool.kind);
   const startMs = Date.parse(c.trace.start);
   const markers: ReportMarker[] = [];
   const notes: string[] = [...(extras.notes ?? [])];
@@ -85,22 +87,49 @@ export function reportInput(c: Comparison, policies: readonly PolicyName[], titl
     if (Number.isFinite(from) && Number.isFinite(to) && to > 0 && from < c.minutes) markers.push({ kind: 'event', from: Math.max(0, from), to: Math.min(c.minutes, to), label: e.name });
   }
 
+  const batch = c.pool.kind === 'batch';
   const rows = policies.map((p) => {
     const r = c.policies[p];
-    return [p, int(r.taskMinutes), fixed2(r.vsOracle.taskMinutes), fixed2(r.costUsd), int(r.violationMinutes), `${fixed2(r.violationPercent)} %`, int(r.peakBacklog), int(r.scaleActions), int(r.coldStarts), int(r.emergencies)];
+    return [
+      p,
+      int(r.taskMinutes),
+      fixed2(r.vsOracle.taskMinutes),
+      fixed2(r.costUsd),
+      int(r.violationMinutes),
+      `${fixed2(r.violationPercent)} %`,
+      int(r.peakBacklog),
+      int(r.scaleActions),
+      int(r.coldStarts),
+      int(r.emergencies),
+      int(r.flaps),
+      ...(batch ? [int(r.peakMessageAgeSeconds ?? 0), int(r.messageAgeAlarmMinutes ?? 0)] : []),
+    ];
   });
   return {
     title,
     subtitle:
-      `Pool ${c.pool.name} (${c.pool.kind}, ${c.pool.minCapacity}-${c.pool.maxCapacity} tasks, ${perTask} req/s per task, start-up ${c.pool.startupSeconds} s). ` +
-      `Trace ${c.trace.name}: ${int(c.minutes)} minutes from ${c.trace.start}, ${c.trace.shape} every ${c.trace.intervalSeconds} s, peak ${int(c.trace.peakRps)} req/s, mean ${int(c.trace.meanRps)} req/s.`,
+      `Pool ${c.pool.name} (${c.pool.kind}, ${c.pool.minCapacity}-${c.pool.maxCapacity} tasks, ${perTask} ${unit} per task, start-up ${c.pool.startupSeconds} s). ` +
+      `Trace ${c.trace.name}: ${int(c.minutes)} minutes from ${c.trace.start}, ${c.trace.shape} every ${c.trace.intervalSeconds} s, peak ${int(c.trace.peakRps)} ${unit}, mean ${int(c.trace.meanRps)} ${unit}.`,
     startMs,
     loadRps: c.loadRps,
     capacityPerTask: perTask,
     series,
     markers,
     table: {
-      headers: ['policy', 'task-minutes', '× oracle', 'cost $', 'violation minutes', 'violation %', 'peak backlog', 'scale actions', 'cold starts', 'emergencies'],
+      headers: [
+        'policy',
+        'task-minutes',
+        '× oracle',
+        'cost $',
+        'violation minutes',
+        'violation %',
+        'peak backlog',
+        'scale actions',
+        'cold starts',
+        'emergencies',
+        'flaps (most reversals in an hour)',
+        ...(batch ? ['oldest message, max s', 'age alarm minutes'] : []),
+      ],
       rows,
     },
     notes,

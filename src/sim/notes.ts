@@ -6,6 +6,7 @@
  * them under the table, puts them in the JSON and on the HTML page.
  */
 import type { Comparison } from './compare';
+import type { FlapCure } from './flaps';
 import type { PolicyName } from './simulate';
 import type { SimPool } from './sim-config';
 import { INTERPOLATE_ABOVE_SECONDS } from './trace';
@@ -29,6 +30,11 @@ export function intervalAdjective(seconds: number): string {
   return `${num(seconds)}-second`;
 }
 
+/** What a pool's load is counted in: a batch pool's trace is messages arriving per second. */
+export function loadUnit(kind: string): string {
+  return kind === 'batch' ? 'msg/s' : 'req/s';
+}
+
 const minutesText = (m: number) => (m >= 120 && m % 60 === 0 ? `${m / 60} hours` : `${int(m)} minute${m === 1 ? '' : 's'}`);
 
 /** The notes on the trace, the pool and the forecast. */
@@ -37,12 +43,13 @@ export function simulationNotes(c: Comparison, sim: SimPool, policies: readonly 
   const { pool } = sim;
   const perTask = pool.capacityPerTask;
   const t = c.trace;
+  const unit = loadUnit(pool.kind);
 
   if (t.rescale) {
     const r = t.rescale;
     notes.push(
-      `Trace rescaled ×${r.factor.toPrecision(4)}: its busiest minute (${num(r.rawPeak)} in the file's units) becomes ${num(t.peakRps)} req/s, ` +
-        `${r.fraction} × the pool's full capacity (${pool.maxCapacity} tasks × ${num(perTask)} req/s = ${num(r.fullCapacityRps)} req/s).`,
+      `Trace rescaled ×${r.factor.toPrecision(4)}: its busiest minute (${num(r.rawPeak)} in the file's units) becomes ${num(t.peakRps)} ${unit}, ` +
+        `${r.fraction} × the pool's full capacity (${pool.maxCapacity} tasks × ${num(perTask)} ${unit} = ${num(r.fullCapacityRps)} ${unit}).`,
     );
   }
   if (t.interpolated) {
@@ -61,7 +68,22 @@ export function simulationNotes(c: Comparison, sim: SimPool, policies: readonly 
   const ceiling = sim.emergency.enabled ? Math.max(sim.emergency.ceiling, pool.maxCapacity) : pool.maxCapacity;
   const ceilingRps = ceiling * perTask;
   const maxRps = pool.maxCapacity * perTask;
-  if (t.peakRps > ceilingRps) {
+  if (sim.batch) {
+    const b = sim.batch;
+    notes.push(
+      `Batch pool: the trace is messages arriving per second on its queue; a violation minute is one whose oldest waiting message is older than maxMessageAgeSeconds (${int(b.maxMessageAgeSeconds)} s)` +
+        (b.ageAlarm ? `, and messageAgeAlarmMinutes counts the minutes the oldestMessageAge alarm (${b.ageAlarm.datapointsToAlarm} of ${b.ageAlarm.evaluationPeriods} minutes) would be in ALARM` : '') +
+        `. Backlog is visible messages; a task works on one message at a time and finishes it before scale-in stops it.`,
+    );
+    if (t.peakRps > maxRps) {
+      notes.push(
+        `The peak arrival rate, ${num(t.peakRps)} ${unit}, is above what max capacity serves (${pool.maxCapacity} tasks × ${num(perTask)} ${unit} = ${num(maxRps)} ${unit}): the queue holds the rest` +
+          (c.policies.oracle.violationMinutes > 0
+            ? `, and messages wait longer than ${int(b.maxMessageAgeSeconds)} s even for the oracle (${int(c.policies.oracle.violationMinutes)} violation minutes): the oracle is no lower bound for those minutes.`
+            : '; the oracle still keeps every message within its age limit.'),
+      );
+    }
+  } else if (t.peakRps > ceilingRps) {
     notes.push(
       `The peak load, ${num(t.peakRps)} req/s, is above what the pool can ever serve: ${sim.emergency.enabled ? 'the emergency ceiling' : 'max capacity'} ${ceiling} tasks × ${num(perTask)} req/s = ${num(ceilingRps)} req/s. ` +
         `Every policy misses the SLO there, the oracle too (${int(c.policies.oracle.violationMinutes)} violation minutes): the oracle is no lower bound for those minutes.`,
@@ -93,6 +115,11 @@ export function simulationNotes(c: Comparison, sim: SimPool, policies: readonly 
     }
   }
 
+  if (lagGrowthOn(sim) && policies.includes('mlscale')) {
+    const n = c.policies.mlscale.lagGrowthScaleOuts ?? 0;
+    notes.push(`mlscale includes the lag-growth step policy (scaleOnLagGrowth): it raised desired capacity ${int(n)} time${n === 1 ? '' : 's'} (target tracking and the baselines do not have it).`);
+  }
+
   if (policies.includes('target-tracking-cpu') && pool.minCapacity === 0) {
     notes.push(
       'target-tracking-cpu keeps the pool\'s min capacity 0: at zero tasks there is no CPU datapoint, so once it has scaled in to zero it never scales out again (Application Auto Scaling needs a datapoint of its metric).',
@@ -113,4 +140,36 @@ export function tuningNotes(tuned: TuneResult): string[] {
     );
   }
   return notes;
+}
+
+const lagGrowthOn = (sim: SimPool) => sim.pool.kind === 'always-on' && sim.pool.scaleOnLagGrowth;
+
+const secondsText = (s: number) => `${int(s)} s`;
+
+/**
+ * The notes on thrashing: each policy that flaps (more reversals of desired
+ * capacity in an hour than thrash.maxDirectionChangesPerHour), and the
+ * shortest scale-in cooldown of the grid that stops it, or that none does.
+ */
+export function flapNotes(cures: readonly FlapCure[], sim: SimPool): string[] {
+  const max = sim.thrash.maxDirectionChangesPerHour;
+  return cures.map((f) => {
+    const head =
+      `${f.policy} flaps: its desired capacity reversed direction up to ${int(f.flaps)} times in an hour (thrash.maxDirectionChangesPerHour is ${max}` +
+      `${f.flappingHours ? `; ${int(f.flappingHours)} hour${f.flappingHours === 1 ? '' : 's'} of the trace over it` : ''}) with a scale-in cooldown of ${secondsText(f.scaleInCooldownSeconds)}`;
+    if (f.tried.length === 0) return `${head}; no longer cooldown on the grid to try (the longest is 1,800 s): widen the scale-in threshold or lower the target instead.`;
+    const cure = f.tried.find((t) => t.scaleInCooldownSeconds === f.cure);
+    if (cure) {
+      return (
+        `${head}; scaleInCooldownSeconds ${int(cure.scaleInCooldownSeconds)} stops it (at most ${int(cure.flaps)} reversal${cure.flaps === 1 ? '' : 's'} an hour; ` +
+        `${int(cure.taskMinutes)} task-minutes and ${int(cure.violationMinutes)} violation minutes instead of ${int(f.taskMinutes)} and ${int(f.violationMinutes)}).`
+      );
+    }
+    const last = f.tried[f.tried.length - 1]!;
+    const why =
+      f.policy === 'mlscale' && (sim.pool.kind === 'scale-to-zero' || sim.pool.kind === 'batch')
+        ? 'it goes to zero on the idle rule, which no scale-in cooldown delays: lengthen idleMinutes instead'
+        : 'a longer scale-in cooldown alone does not';
+    return `${head}; none of the scale-in cooldowns ${f.tried.map((t) => int(t.scaleInCooldownSeconds)).join(', ')} s stops it (still ${int(last.flaps)} reversals an hour at ${secondsText(last.scaleInCooldownSeconds)}): ${why}.`;
+  });
 }

@@ -1,6 +1,7 @@
 import type { PeakHours, PlannedEvent, ResolvedEnvironment, ResolvedPool, Thresholds } from '../../lambdas/core/config';
 import { alarmSpecsForPool, type AlarmSpec } from '../../lambdas/core/alarm-specs';
 import { GPU_INSTANCES } from '../../lambdas/core/instances';
+import { lagGrowthPolicy, type LagGrowthPolicy } from '../../lambdas/core/lag-growth';
 
 /** The values `--tune` searches; everything else comes from the config as it is. */
 export interface Tunables {
@@ -43,6 +44,31 @@ export interface SimPool {
   readonly peakHours: readonly PeakHours[];
   /** USD per task-hour (Fargate vCPU + memory, or the GPU instance's share). */
   readonly usdPerTaskHour: number;
+  /** Thrash detection: more direction reversals of desired capacity than this in an hour is flapping. */
+  readonly thrash: { readonly maxDirectionChangesPerHour: number };
+  /** Batch pools: the queue's SLO and the alarm on it, as deployed. */
+  readonly batch?: {
+    readonly messagesPerTask: number;
+    readonly maxMessageAgeSeconds: number;
+    /** The `oldestMessageAge` alarm (lambdas/core/alarm-specs.ts). */
+    readonly ageAlarm: AlarmSpec | undefined;
+  };
+}
+
+/**
+ * The lag-growth step policy an always-on pool with `scaleOnLagGrowth` gets
+ * (lambdas/core/lag-growth.ts), sized as the drain floor is: the CPU target as
+ * the share of a task planned for. Undefined for every other pool.
+ */
+export function lagGrowthOf(sim: SimPool): LagGrowthPolicy | undefined {
+  const { pool, tunables } = sim;
+  if (pool.kind !== 'always-on' || !pool.scaleOnLagGrowth) return undefined;
+  return lagGrowthPolicy({
+    capacityPerTask: pool.capacityPerTask,
+    targetUtilization: tunables.cpuPercent / 100,
+    startupSeconds: pool.startupSeconds,
+    scaleOutCooldownSeconds: tunables.scaleOutCooldownSeconds,
+  });
 }
 
 /**
@@ -52,7 +78,7 @@ export interface SimPool {
 export const FARGATE_PRICE = { vcpuHour: 0.04048, gbHour: 0.004445 } as const;
 
 export function usdPerTaskHour(pool: ResolvedPool): number {
-  if (pool.kind === 'scale-to-zero' && pool.compute.type === 'ec2-gpu') {
+  if ((pool.kind === 'scale-to-zero' || pool.kind === 'batch') && pool.compute.type === 'ec2-gpu') {
     const instance = GPU_INSTANCES[pool.compute.instanceType];
     if (instance) return instance.usdPerHour / Math.max(1, Math.floor(instance.gpus / pool.compute.gpusPerTask));
   }
@@ -66,7 +92,7 @@ export function defaultTunables(pool: ResolvedPool, thresholds: Thresholds): Tun
     scaleInCooldownSeconds: pool.scaleInCooldownSeconds,
     leadMinutes: pool.predictive.leadMinutes,
     headroom: pool.predictive.headroom,
-    idleMinutes: pool.kind === 'scale-to-zero' ? pool.idleMinutes : 5,
+    idleMinutes: pool.kind === 'scale-to-zero' || pool.kind === 'batch' ? pool.idleMinutes : 5,
     drainSeconds: pool.kind === 'always-on' ? pool.drainSeconds : 120,
   };
 }
@@ -98,5 +124,20 @@ export function simPoolFrom(env: ResolvedEnvironment, poolName?: string, tunable
     plannedEvents: env.plannedEvents.filter((e) => e.pool === pool.name),
     peakHours: env.peakHours.filter((p) => p.pool === pool.name),
     usdPerTaskHour: usdPerTaskHour(pool),
+    thrash: { maxDirectionChangesPerHour: env.thrash.maxDirectionChangesPerHour },
+    ...(pool.kind === 'batch'
+      ? {
+          batch: {
+            messagesPerTask: pool.messagesPerTask,
+            maxMessageAgeSeconds: pool.maxMessageAgeSeconds,
+            ageAlarm: alarmSpecsForPool(pool, env.thresholds, env.clusterName).find((a) => a.kind === 'oldestMessageAge'),
+          },
+        }
+      : {}),
   };
+}
+
+/** The same pool with another scale-in cooldown, for every policy (the config's value and the tunable alike). */
+export function withScaleInCooldown(sim: SimPool, seconds: number): SimPool {
+  return { ...sim, pool: { ...sim.pool, scaleInCooldownSeconds: seconds }, tunables: { ...sim.tunables, scaleInCooldownSeconds: seconds } };
 }

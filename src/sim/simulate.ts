@@ -3,11 +3,13 @@
  * - `target-tracking`: AWS-native target tracking only, the policies the pool
  *   kind gets (CPU 70 % + Kafka ConsumerLag 1000 for an always-on pool; queue
  *   per task + the p99 step policy for a demand pool; a scale-to-zero pool
- *   gets what one would build natively: queue-per-task tracking with min 0);
+ *   gets what one would build natively: queue-per-task tracking with min 0;
+ *   a batch pool visible messages per running task, min 0);
  * - `target-tracking-cpu`: CPU target tracking alone, what AWS's default ECS
  *   service autoscaling sets up, on every kind of pool;
- * - `mlscale`: the full configured set — target tracking plus the
- *   scale-to-zero, emergency and predictive Lambdas (planned events and peak
+ * - `mlscale`: the full configured set — target tracking (and the lag-growth
+ *   step policy with scaleOnLagGrowth) plus the scale-to-zero (and batch)
+ *   wake/idle holds, emergency and predictive Lambdas (planned events and peak
  *   hours included), through the same decision functions the Lambdas run;
  * - `oracle`: perfect foresight, ready capacity = what each minute needs.
  *
@@ -17,6 +19,8 @@
  * bounded windows (ring buffers sized by their longest lookback, 14 days of
  * hourly peaks for the forecast), and per-minute series only when asked
  * (bucketed on the fly for charts), so memory is flat in trace length.
+ * Every lane also counts its flaps (src/sim/flap-counter.ts), and a batch
+ * pool's lanes the oldest message's age (src/sim/world.ts).
  */
 import { clamp } from '../../lambdas/core/capacity';
 import { drainHold, type BacklogSignal, type DrainSpec } from '../../lambdas/core/drain';
@@ -29,8 +33,10 @@ import { scheduleHolds, type Schedules } from '../../lambdas/core/schedules';
 import { idleVerdict, lookbackMinutes, wakeHold, workState } from '../../lambdas/core/work';
 import type { AlarmSpec } from '../../lambdas/core/alarm-specs';
 import { evaluateAlarm } from './alarm-eval';
+import { FlapCounter } from './flap-counter';
+import { LagGrowthScaling } from './lag-growth';
 import { Ring } from './ring';
-import type { SimPool } from './sim-config';
+import { lagGrowthOf, type SimPool } from './sim-config';
 import { HIGH_DATAPOINTS, LOW_DATAPOINTS, METRIC_DELAY_MINUTES, TargetTracking, type Series, type StepPolicy, type TrackedMetric } from './target-tracking';
 import { streamOf, type MinuteTrace, type TraceStream } from './trace';
 import { PoolWorld, type MinuteState } from './world';
@@ -55,6 +61,16 @@ export interface PolicyResult {
   readonly predictiveRuns: number;
   /** Of those, runs whose forecast was fitted but not trusted (reactive scaling only in that hour). */
   readonly forecastUntrustedRuns: number;
+  /** Most reversals of desired capacity in any rolling hour (lambdas/core/flaps.ts, as the reconciler counts them). */
+  readonly flaps: number;
+  /** Hours of the trace with more reversals than thrash.maxDirectionChangesPerHour. */
+  readonly flappingHours: number;
+  /** Batch pools: the oldest waiting message's largest age, seconds. */
+  readonly peakMessageAgeSeconds?: number;
+  /** Batch pools: minutes the `oldestMessageAge` alarm (as deployed) would be in ALARM. */
+  readonly messageAgeAlarmMinutes?: number;
+  /** mlscale on a pool with scaleOnLagGrowth: times the lag-growth step policy raised desired capacity. */
+  readonly lagGrowthScaleOuts?: number;
 }
 
 /** Why the predictive Lambda did not act on the forecast, over the runs counted. */
@@ -83,6 +99,8 @@ export interface Timeline {
   readonly violations?: readonly { readonly from: number; readonly to: number }[];
   /** Minutes at which an emergency scale-out took effect. */
   readonly emergencies?: readonly number[];
+  /** Batch pools: the oldest waiting message's age at the end of each minute (or each bucket's maximum), seconds. */
+  readonly messageAgeSeconds?: Float64Array;
 }
 
 export interface SimRun {
@@ -164,8 +182,11 @@ export class HourlyPeaks {
 /** p95 of an idle pool: 40 % of the pool's latency alarm threshold (its latency budget). */
 function baseP95(sim: SimPool): number {
   const t = sim.thresholds;
-  if (sim.pool.kind === 'always-on') return 0.4 * t.p95Ms;
-  return (0.4 * (sim.pool.kind === 'demand' ? t.cpuModuleP99Ms : t.gpuModuleP99Ms)) / 1.5;
+  const { pool } = sim;
+  if (pool.kind === 'always-on') return 0.4 * t.p95Ms;
+  // A batch pool's latency budget is its module's, as its alarms have it (lambdas/core/alarm-specs.ts).
+  const cpuModule = pool.kind === 'demand' || (pool.kind === 'batch' && pool.compute.type === 'fargate');
+  return (0.4 * (cpuModule ? t.cpuModuleP99Ms : t.gpuModuleP99Ms)) / 1.5;
 }
 
 export interface SimulateOptions {
@@ -226,15 +247,18 @@ class Recorder {
   readonly backlog: Float64Array;
   readonly violations: { from: number; to: number }[] = [];
   readonly emergencies: number[] = [];
+  readonly messageAge: Float64Array | undefined;
 
   constructor(
     minutes: number,
     readonly bucketMinutes: number,
+    queue: boolean,
   ) {
     const points = Math.ceil(minutes / bucketMinutes);
     this.ready = new Float64Array(points);
     this.tasks = new Float64Array(points);
     this.backlog = new Float64Array(points);
+    this.messageAge = queue ? new Float64Array(points) : undefined;
   }
 
   record(m: number, s: MinuteState): void {
@@ -249,6 +273,11 @@ class Recorder {
       if (s.tasks > this.tasks[i]!) this.tasks[i] = s.tasks;
       if (s.backlog > this.backlog[i]!) this.backlog[i] = s.backlog;
     }
+    if (this.messageAge) {
+      const i = Math.floor(m / this.bucketMinutes);
+      const age = s.messageAgeSeconds ?? 0;
+      if (age > this.messageAge[i]!) this.messageAge[i] = age;
+    }
     if (s.violation) {
       const last = this.violations[this.violations.length - 1];
       if (last && last.to === m) last.to = m + 1;
@@ -257,7 +286,15 @@ class Recorder {
   }
 
   timeline(): Timeline {
-    return { ready: this.ready, tasks: this.tasks, backlog: this.backlog, bucketMinutes: this.bucketMinutes, violations: this.violations, emergencies: this.emergencies };
+    return {
+      ready: this.ready,
+      tasks: this.tasks,
+      backlog: this.backlog,
+      bucketMinutes: this.bucketMinutes,
+      violations: this.violations,
+      emergencies: this.emergencies,
+      ...(this.messageAge ? { messageAgeSeconds: this.messageAge } : {}),
+    };
   }
 }
 
@@ -274,6 +311,12 @@ class LaneRun {
   scaleActions = 0;
   coldStarts = 0;
   launched = 0;
+  peakAge = 0;
+  ageAlarmMinutes = 0;
+  private lagGrowthBefore = 0;
+  readonly flaps: FlapCounter;
+  /** Batch pools: the oldest message's age per minute, for the `oldestMessageAge` alarm. */
+  private readonly ages: Ring | undefined;
   private backlog = 0;
   private emergenciesBefore = 0;
   private forecastBefore: ForecastCounters = NO_FORECAST_RUNS;
@@ -292,14 +335,19 @@ class LaneRun {
     // Every policy starts warm, as a running system would: enough capacity for the first minute
     // (within the limits), so no policy pays for a cold start the trace did not contain.
     const warm = Math.ceil(first / pool.capacityPerTask - 1e-9);
-    this.world = new PoolWorld({ capacityPerTask: pool.capacityPerTask, startupMinutes, baseP95Ms: baseP95(sim) }, clamp(warm, pool.minCapacity, pool.maxCapacity));
+    const queue = sim.batch ? { queue: { maxMessageAgeSeconds: sim.batch.maxMessageAgeSeconds } } : {};
+    this.world = new PoolWorld({ capacityPerTask: pool.capacityPerTask, startupMinutes, baseP95Ms: baseP95(sim), ...queue }, clamp(warm, pool.minCapacity, pool.maxCapacity));
+    this.flaps = new FlapCounter(traceStart, sim.thrash.maxDirectionChangesPerHour);
+    this.ages = sim.batch?.ageAlarm ? new Ring(sim.batch.ageAlarm.evaluationPeriods) : undefined;
     this.controller = policy === 'oracle' ? undefined : new Controller(traceStart, sim, policy, forecasts, history);
     // Perfect foresight may go as high as any policy may: the emergency ceiling when there is one.
     this.oracleCeiling = Math.max(pool.maxCapacity, sim.emergency.enabled ? sim.emergency.ceiling : 0);
   }
 
   startMeasuring(): void {
-    [this.taskMinutes, this.violations, this.peakBacklog, this.scaleActions, this.coldStarts, this.launched] = [0, 0, 0, 0, 0, 0];
+    [this.taskMinutes, this.violations, this.peakBacklog, this.scaleActions, this.coldStarts, this.launched, this.peakAge, this.ageAlarmMinutes] = [0, 0, 0, 0, 0, 0, 0, 0];
+    this.flaps.reset();
+    this.lagGrowthBefore = this.controller?.lagGrowthScaleOuts ?? 0;
     this.emergenciesBefore = this.controller?.emergencies ?? 0;
     this.forecastBefore = this.controller ? { ...this.controller.forecastRuns } : NO_FORECAST_RUNS;
   }
@@ -321,6 +369,15 @@ class LaneRun {
     this.taskMinutes += state.tasks;
     if (state.violation) this.violations++;
     if (state.backlog > this.peakBacklog) this.peakBacklog = state.backlog;
+    this.flaps.push(m, state.desired);
+    if (state.messageAgeSeconds !== undefined) {
+      if (state.messageAgeSeconds > this.peakAge) this.peakAge = state.messageAgeSeconds;
+      const alarm = this.lane.sim.batch?.ageAlarm;
+      if (alarm && this.ages) {
+        this.ages.set(m, state.messageAgeSeconds);
+        if (evaluateAlarm(alarm, this.ages, m) === 'ALARM') this.ageAlarmMinutes++;
+      }
+    }
     this.recorder?.record(m, state);
     if (controller) {
       const before = controller.emergencies;
@@ -335,6 +392,7 @@ class LaneRun {
   }
 
   run(measured: number): SimRun {
+    this.flaps.finish();
     const c = this.controller;
     const f = c ? c.forecastRuns : NO_FORECAST_RUNS;
     const b = this.forecastBefore;
@@ -361,6 +419,10 @@ class LaneRun {
         violationPercent: measured > 0 ? (100 * this.violations) / measured : 0,
         predictiveRuns: forecast.runs,
         forecastUntrustedRuns: untrusted,
+        flaps: this.flaps.peak,
+        flappingHours: this.flaps.flappingHours,
+        ...(this.lane.sim.batch ? { peakMessageAgeSeconds: Math.round(this.peakAge), messageAgeAlarmMinutes: this.ageAlarmMinutes } : {}),
+        ...(c?.lagGrowthScaleOuts !== undefined ? { lagGrowthScaleOuts: c.lagGrowthScaleOuts - this.lagGrowthBefore } : {}),
       },
       timeline: this.recorder?.timeline() ?? EMPTY_TIMELINE,
       forecast,
@@ -386,7 +448,7 @@ export function runLockstep(source: TraceStream, lanes: readonly Lane[], options
   const bucket = t === false ? 0 : t === true ? 1 : Math.max(1, Math.floor(t.bucketMinutes));
   const loadTimeline = new Float64Array(bucket ? Math.ceil(n / bucket) : 0);
   let runs: LaneRun[] | undefined;
-  const start = (first: number) => lanes.map((l) => new LaneRun(l, source.start, first, forecasts, history, bucket ? new Recorder(n, bucket) : undefined));
+  const start = (first: number) => lanes.map((l) => new LaneRun(l, source.start, first, forecasts, history, bucket ? new Recorder(n, bucket, l.sim.batch !== undefined) : undefined));
 
   let m = 0;
   let peak = -Infinity;
@@ -455,10 +517,17 @@ class Controller {
   private readonly queuePerTask: Ring;
   private readonly p95: Ring;
   private readonly p99: Ring;
-  /** Pending work per minute (arrivals + backlog): the scale-to-zero work metric. */
+  /** Pending work per minute (arrivals + backlog; a batch pool's visible messages): the scale-to-zero work metric. */
   private readonly work: Ring;
   private readonly ready: Ring;
+  /** Batch pools: messages in flight (the reconciler's `inFlight` signal) and the oldest message's age. */
+  private readonly inFlight: Ring | undefined;
+  private readonly age: Ring | undefined;
+  /** Lag growth per second (RATE of the lag), for the lag-growth step policy. */
+  private readonly growth: Ring | undefined;
   private readonly tracking: TargetTracking;
+  private readonly lagGrowth: LagGrowthScaling | undefined;
+  private readonly batch: boolean;
   private readonly full: boolean;
   private readonly toZero: boolean;
   private readonly drain: DrainSpec | undefined;
@@ -492,7 +561,9 @@ class Controller {
   ) {
     const { pool, thresholds, tunables } = sim;
     this.full = policy === 'mlscale';
-    this.toZero = pool.kind === 'scale-to-zero';
+    this.batch = pool.kind === 'batch';
+    // A batch pool goes to zero on the same wake/idle rules (the reconciler treats both kinds alike).
+    this.toZero = pool.kind === 'scale-to-zero' || this.batch;
     this.limits = { min: pool.minCapacity, max: pool.maxCapacity, suspension: NOT_SUSPENDED };
 
     // The rings keep the longest lookback any reader has: target tracking's 15 datapoints, the emergency
@@ -503,6 +574,11 @@ class Controller {
     const minutes = METRIC_DELAY_MINUTES + Math.max(LOW_DATAPOINTS, HIGH_DATAPOINTS, idle, 2, ...alarms);
     const ring = () => new Ring(minutes);
     [this.cpu, this.lag, this.served, this.queuePerTask, this.p95, this.p99, this.work, this.ready] = [ring(), ring(), ring(), ring(), ring(), ring(), ring(), ring()];
+    this.inFlight = this.batch ? ring() : undefined;
+    this.age = this.batch ? ring() : undefined;
+    const growth = this.full ? lagGrowthOf(sim) : undefined;
+    this.growth = growth ? ring() : undefined;
+    this.lagGrowth = growth ? new LagGrowthScaling(growth, this.growth!) : undefined;
 
     const metrics: TrackedMetric[] = [];
     let step: StepPolicy | undefined;
@@ -515,7 +591,8 @@ class Controller {
       // unless the pool asks for AWS target tracking on lag.
       if (pool.trackConsumerLag && (!this.full || pool.lagScaling === 'target-tracking')) metrics.push({ name: 'ConsumerLag', target: thresholds.consumerLag, series: this.lag });
     } else {
-      metrics.push({ name: 'queue per task', target: thresholds.queueDepthPerTask, series: this.queuePerTask });
+      // A batch pool tracks its visible messages per running task at messagesPerTask (min 0, as configured).
+      metrics.push({ name: this.batch ? 'backlog per task' : 'queue per task', target: pool.kind === 'batch' ? pool.messagesPerTask : thresholds.queueDepthPerTask, series: this.queuePerTask });
       if (pool.kind === 'demand') step = { series: this.p99, threshold: thresholds.cpuModuleP99Ms, steps: [20, 50] };
     }
     const out = this.full ? tunables.scaleOutCooldownSeconds : pool.scaleOutCooldownSeconds;
@@ -531,6 +608,11 @@ class Controller {
     // The same bounds scheduleHolds compares `now` with (lambdas/core/schedules.ts).
     this.scheduleBounds = sim.plannedEvents.flatMap((e) => [Date.parse(e.start) - e.leadMinutes * MINUTE, Date.parse(e.end) + e.cooldownMinutes * MINUTE]);
     this.scheduleUsesReference = sim.plannedEvents.some((e) => e.replicas === undefined);
+  }
+
+  /** Times the lag-growth step policy raised desired (undefined without the policy). */
+  get lagGrowthScaleOuts(): number | undefined {
+    return this.lagGrowth?.actions;
   }
 
   /** Minutes each datapoint ring keeps. */
@@ -550,12 +632,27 @@ class Controller {
     this.cpu.set(m, s.cpu);
     this.lag.set(m, s.queueDepth);
     this.served.set(m, s.servedRps);
-    this.queuePerTask.set(m, s.ready > 0 ? s.queueDepth / s.ready : s.queueDepth);
+    if (this.batch) {
+      // IF(running > 0, visible / running, visible): running tasks include those finishing a message.
+      const running = s.ready + (s.draining ?? 0);
+      this.queuePerTask.set(m, running > 0 ? s.queueDepth / running : s.queueDepth);
+      // The queue's metrics: visible messages wake the pool, messages in flight keep it up.
+      this.work.set(m, s.queueDepth);
+      this.inFlight!.set(m, s.inFlight ?? 0);
+      this.age!.set(m, s.messageAgeSeconds ?? 0);
+    } else {
+      this.queuePerTask.set(m, s.ready > 0 ? s.queueDepth / s.ready : s.queueDepth);
+      // Work pending during the minute: what arrived plus what waited.
+      this.work.set(m, s.backlog + s.loadRps * 60);
+    }
     this.p95.set(m, s.p95Ms);
     this.p99.set(m, s.p99Ms);
-    // Work pending during the minute: what arrived plus what waited.
-    this.work.set(m, s.backlog + s.loadRps * 60);
     this.ready.set(m, s.ready);
+    if (this.growth) {
+      // RATE(lag): the change per second since the previous datapoint (none for the first).
+      const previous = m > 0 ? this.lag.get(m - 1) : undefined;
+      this.growth.set(m, previous === undefined ? undefined : (s.queueDepth - previous) / 60);
+    }
 
     const { pool } = this.sim;
     const next = m + 1;
@@ -592,9 +689,15 @@ class Controller {
       scaleInSuspended = r.suspension.dynamicIn;
     }
     const tt = this.tracking.decide(next, desired, scaleInSuspended);
-    if (tt) desired = tt.desired;
+    // The lag-growth step policy asks from the same current capacity as target tracking: the largest ask is carried out.
+    const grown = this.lagGrowth?.decide(next, desired);
+    const tracked = tt ? tt.desired : desired;
     // Application Auto Scaling keeps desired within the registered limits.
-    return clamp(desired, min, max);
+    if (grown && clamp(grown.desired, min, max) > clamp(tracked, min, max)) {
+      this.lagGrowth!.applied(next, desired);
+      return clamp(grown.desired, min, max);
+    }
+    return clamp(tracked, min, max);
   }
 
   /**
@@ -657,20 +760,28 @@ class Controller {
     const { pool, tunables } = this.sim;
     const lookback = lookbackMinutes({ idleMinutes: tunables.idleMinutes });
     const points = [];
+    const inFlight = [];
     const newest = minute - METRIC_DELAY_MINUTES;
-    for (let k = Math.max(0, newest - lookback); k <= newest; k++) points.push({ t: this.time(k), v: this.work.get(k)! });
+    for (let k = Math.max(0, newest - lookback); k <= newest; k++) {
+      points.push({ t: this.time(k), v: this.work.get(k)! });
+      if (this.inFlight) inFlight.push({ t: this.time(k), v: this.inFlight.get(k)! });
+    }
+    const toZero = pool.kind === 'scale-to-zero' || pool.kind === 'batch' ? pool : undefined;
     const spec = {
       name: pool.name,
       idleMinutes: tunables.idleMinutes,
-      scaleFromZeroTo: pool.kind === 'scale-to-zero' ? pool.scaleFromZeroTo : 1,
+      scaleFromZeroTo: toZero ? toZero.scaleFromZeroTo : 1,
     };
+    // A batch pool's in-flight messages (ApproximateNumberOfMessagesNotVisible): never to zero mid-message.
     const state = workState(
-      { work: { points } },
-      { idleMinutes: tunables.idleMinutes, missingDataIsIdle: pool.kind === 'scale-to-zero' ? pool.missingDataIsIdle : false, gpuIdlePercent: 5 },
+      { work: { points }, ...(this.inFlight ? { inFlight: { points: inFlight } } : {}) },
+      { idleMinutes: tunables.idleMinutes, missingDataIsIdle: toZero ? toZero.missingDataIsIdle : false, gpuIdlePercent: 5 },
       now,
     );
     const wake = wakeHold(spec, state, s.desired, this.holds.get('wake')?.hold, now);
-    const verdict = idleVerdict({}, state);
+    // Before the trace there are no datapoints; a pool whose missing data counts as idle would read the
+    // warm start as idle and drop to zero in its first minute. Idleness needs idleMinutes of the trace.
+    const verdict = newest - tunables.idleMinutes + 1 < 0 ? { idle: false, reason: 'fewer datapoints than idleMinutes since the trace began' } : idleVerdict({}, state);
     if (wake) this.put(wake);
     else if (verdict.idle) this.holds.delete('wake');
     return verdict;
@@ -691,6 +802,8 @@ class Controller {
       case 'latencyP95':
       case 'emergencyLatency':
         return this.p95;
+      case 'oldestMessageAge':
+        return this.age ?? NO_DATAPOINTS;
       default:
         return NO_DATAPOINTS;
     }

@@ -52,7 +52,7 @@ export function relevantTunables(sim: SimPool): (keyof Tunables)[] {
   // The drain time sizes the drain floor and emergency raises of pools that scale on lag by draining it.
   if (sim.pool.kind === 'always-on' && sim.pool.trackConsumerLag && sim.pool.lagScaling === 'drain') keys.push('drainSeconds');
   if (sim.predictive.enabled && sim.predictive.mode === 'forecast-and-scale') keys.push('leadMinutes', 'headroom');
-  if (sim.pool.kind === 'scale-to-zero') keys.push('idleMinutes');
+  if (sim.pool.kind === 'scale-to-zero' || sim.pool.kind === 'batch') keys.push('idleMinutes');
   return keys;
 }
 

@@ -64,9 +64,9 @@ describe('mlscale simulate output', () => {
     expect(r.code).toBe(0);
     const out = lines(r.stdout);
     expect(out[0]).toMatch(/^mlscale simulation: engine \(production\) on small\.csv: 30 minutes/);
-    expect(out[1]!.split(/\s+/)).toEqual(['POLICY', 'TASK_MIN', 'X_ORACLE', 'COST_USD', 'VIOLATION_MIN', 'VIOLATION_PCT', 'PEAK_BACKLOG', 'SCALE_ACTIONS', 'COLD_STARTS', 'EMERGENCIES']);
+    expect(out[1]!.split(/\s+/)).toEqual(['POLICY', 'TASK_MIN', 'X_ORACLE', 'COST_USD', 'VIOLATION_MIN', 'VIOLATION_PCT', 'PEAK_BACKLOG', 'SCALE_ACTIONS', 'COLD_STARTS', 'EMERGENCIES', 'FLAPS']);
     expect(out.slice(2).map((l) => l.split(/\s+/)[0])).toEqual(['target-tracking', 'oracle']);
-    expect(out.slice(2).every((l) => l.split(/\s+/).length === 10)).toBe(true);
+    expect(out.slice(2).every((l) => l.split(/\s+/).length === 11)).toBe(true);
   });
 
   it('-o json is the --json document; -o yaml the same document', async () => {

@@ -156,7 +156,7 @@ describe('mlscale simulate (table)', () => {
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('mlscale simulation: engine (production) on synthetic-day.csv: 1440 minutes, peak 622.14 req/s');
     // One word per header, so awk '{print $2}' reads the task-minutes.
-    expect(lines[2]!.split(/\s+/)).toEqual(['POLICY', 'TASK_MIN', 'X_ORACLE', 'COST_USD', 'VIOLATION_MIN', 'VIOLATION_PCT', 'PEAK_BACKLOG', 'SCALE_ACTIONS', 'COLD_STARTS', 'EMERGENCIES']);
+    expect(lines[2]!.split(/\s+/)).toEqual(['POLICY', 'TASK_MIN', 'X_ORACLE', 'COST_USD', 'VIOLATION_MIN', 'VIOLATION_PCT', 'PEAK_BACKLOG', 'SCALE_ACTIONS', 'COLD_STARTS', 'EMERGENCIES', 'FLAPS']);
     const rows = lines.slice(3, 3 + POLICIES.length);
     expect(rows.map((r) => r.split(/\s+/)[0])).toEqual([...POLICIES]);
     // Under the table, the notes.
@@ -164,9 +164,10 @@ describe('mlscale simulate (table)', () => {
     expect(lines.slice(5 + POLICIES.length).every((l) => l.startsWith('- '))).toBe(true);
     const c = compare(bundledTrace(), simPool('engine'));
     for (const row of rows) {
-      const [name, taskMinutes, , cost, violations] = row.split(/\s+/);
+      const cells = row.split(/\s+/);
+      const [name, taskMinutes, , cost, violations] = cells;
       const r = c.policies[name as (typeof POLICIES)[number]];
-      expect([Number(taskMinutes), Number(cost), Number(violations)], name).toEqual([r.taskMinutes, r.costUsd, r.violationMinutes]);
+      expect([Number(taskMinutes), Number(cost), Number(violations), Number(cells.at(-1))], name).toEqual([r.taskMinutes, r.costUsd, r.violationMinutes, r.flaps]);
     }
   });
 

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { selectEnvironment } from '../../lambdas/core/config';
-import { loadConfigFile } from '../../lib/config/load';
+import { parseConfig, selectEnvironment, type ConfigInput } from '../../lambdas/core/config';
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../lib/config/load';
 import { simPoolFrom, type SimPool, type Tunables } from '../../src/sim/sim-config';
 import type { Timeline } from '../../src/sim/simulate';
 import { parseTrace, type MinuteTrace } from '../../src/sim/trace';
@@ -22,6 +22,34 @@ export const poolIndex = (name: string) => PRODUCTION.pools.findIndex((p) => p.n
 
 export function simPool(name: 'engine' | 'cpu-modules' | 'gpu-modules' = 'engine', tunables?: Partial<Tunables>): SimPool {
   return simPoolFrom(PRODUCTION, name, tunables);
+}
+
+/** The batch pool the batch tests add to the example config: 0-8 tasks, 2 messages/s each, 10 visible messages per task. */
+export const BATCH_POOL = {
+  name: 'embed-batch',
+  kind: 'batch',
+  maxCapacity: 8,
+  capacityPerTask: 2,
+  messagesPerTask: 10,
+  containers: [{ name: 'worker', image: 'public.ecr.aws/docker/library/busybox:stable' }],
+} as const;
+
+/** config/mlscale.json (as JSON, for a temp config file) with BATCH_POOL added, its fields overridden by `batch`. */
+export function batchConfig(batch: Record<string, unknown> = {}, engine: Record<string, unknown> = {}): Record<string, unknown> {
+  const config = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8')) as { pools: Record<string, unknown>[] };
+  config.pools = config.pools.map((p) => (p.name === 'engine' ? { ...p, ...engine } : p));
+  config.pools.push({ ...BATCH_POOL, ...batch });
+  return config;
+}
+
+/** The simulator's pool for the production environment of a config object. */
+export function simPoolOf(config: Record<string, unknown>, pool: string, tunables?: Partial<Tunables>): SimPool {
+  return simPoolFrom(selectEnvironment(parseConfig(config as ConfigInput), 'production'), pool, tunables);
+}
+
+/** The batch pool (BATCH_POOL with `batch` overrides) in the production environment. */
+export function batchSimPool(batch: Record<string, unknown> = {}, tunables?: Partial<Tunables>): SimPool {
+  return simPoolOf(batchConfig(batch), 'embed-batch', tunables);
 }
 
 /** 2026-06-02T00:00Z, the day of the bundled trace and of the example config's planned event. */

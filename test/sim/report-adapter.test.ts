@@ -21,6 +21,8 @@ const result = (taskMinutes: number, violationPercent: number): PolicyResult => 
   violationPercent,
   predictiveRuns: 0,
   forecastUntrustedRuns: 0,
+  flaps: 0,
+  flappingHours: 0,
 });
 
 function tuneResult(tuned: PolicyResult, defaults: PolicyResult, changes: ConfigChange[] = [{ key: 'cpuPercent', path: 'thresholds.cpuPercent', from: 70, to: 55 }]): TuneResult {
@@ -64,6 +66,7 @@ describe('htmlReport: the adapter from a Comparison', () => {
       String(r.scaleActions),
       String(r.coldStarts),
       String(r.emergencies),
+      String(r.flaps),
     ]);
     expect(input.series[0]!.ready).toBe(c.timelines.mlscale.ready);
     expect(input.series[0]!.tasks).toBe(c.timelines.mlscale.tasks);

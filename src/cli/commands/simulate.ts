@@ -2,10 +2,11 @@ import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type Command, Option } from 'commander';
 import { compare, type Comparison } from '../../sim/compare';
+import { flapCures, type FlapCure } from '../../sim/flaps';
 import { htmlReport } from '../../sim/html';
-import { simulationNotes, tuningNotes } from '../../sim/notes';
+import { flapNotes, loadUnit, simulationNotes, tuningNotes } from '../../sim/notes';
 import { minutesProgress, progressLine } from '../../sim/progress';
-import { simPoolFrom } from '../../sim/sim-config';
+import { simPoolFrom, type SimPool } from '../../sim/sim-config';
 import { ForecastCache, POLICIES, type PolicyName } from '../../sim/simulate';
 import { materialize, openTraceFile, rescaleStream, streamOf, type MinuteTrace, type TraceStream } from '../../sim/trace';
 import { tune, tuningVerdict, type TuneResult } from '../../sim/tune';
@@ -30,6 +31,7 @@ interface SimulateOptions {
   html?: string;
   tune?: boolean;
   maxViolationPercent: string;
+  lagGrowth?: string;
 }
 
 function parsePolicies(text: string): PolicyName[] {
@@ -48,8 +50,24 @@ function positive(text: string | undefined, flag: string): number | undefined {
   return n;
 }
 
+/** `--lag-growth on|off`: the config's scaleOnLagGrowth of the simulated always-on pool, overridden. */
+function withLagGrowth(sim: SimPool, text: string | undefined): SimPool {
+  if (text === undefined) return sim;
+  if (text !== 'on' && text !== 'off') throw new CliError(`--lag-growth must be on or off, got '${text}'`);
+  if (sim.pool.kind !== 'always-on') {
+    throw new CliError(`--lag-growth: pool '${sim.pool.name}' is a ${sim.pool.kind} pool; lag growth scales an always-on pool on its Kafka lag`);
+  }
+  return { ...sim, pool: { ...sim.pool, scaleOnLagGrowth: text === 'on' } };
+}
+
 /** The JSON document of DESIGN.md ("Simulator output"), plus the ratios, the trace, the notes and the forecast's trust. */
-export function simulationJson(c: Comparison, policies: readonly PolicyName[], tuned?: TuneResult, notes: readonly string[] = []): Record<string, unknown> {
+export function simulationJson(
+  c: Comparison,
+  policies: readonly PolicyName[],
+  tuned?: TuneResult,
+  notes: readonly string[] = [],
+  thrash?: { readonly maxDirectionChangesPerHour: number; readonly flapping: readonly FlapCure[] },
+): Record<string, unknown> {
   const pick = (p: PolicyName) => c.policies[p];
   const verdict = tuned ? tuningVerdict(tuned) : undefined;
   return {
@@ -58,6 +76,7 @@ export function simulationJson(c: Comparison, policies: readonly PolicyName[], t
     trace: c.trace,
     policies: Object.fromEntries(policies.map((p) => [p, pick(p)])),
     notes,
+    ...(thrash ? { thrash } : {}),
     ...(c.forecast && policies.includes('mlscale') ? { forecast: c.forecast } : {}),
     ...(tuned && verdict
       ? {
@@ -103,6 +122,7 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
   } catch (err) {
     throw new CliError(`--pool: ${(err as Error).message}`);
   }
+  sim = withLagGrowth(sim, o.lagGrowth);
   try {
     closeSync(openSync(o.trace, 'r'));
   } catch (err) {
@@ -126,6 +146,20 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
   } finally {
     progress?.done();
   }
+  // A policy that flaps: replay it with longer scale-in cooldowns (one more pass, only when one flaps).
+  const curing = progressLine(output, process.stderr);
+  let cures: FlapCure[];
+  try {
+    cures = flapCures(
+      inMemory ? streamOf(inMemory) : stream,
+      sim,
+      Object.fromEntries(policies.map((p) => [p, comparison.policies[p]])),
+      forecasts,
+      curing ? (done: number, total: number) => curing.update(() => minutesProgress(`scale-in cooldowns that stop flapping on ${name}`, done, total)) : undefined,
+    );
+  } finally {
+    curing?.done();
+  }
   const poolIndex = parsed.config.pools.findIndex((p) => p.name === sim.pool.name);
   let tuned: TuneResult | undefined;
   if (inMemory) {
@@ -141,7 +175,8 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
       tuning?.done();
     }
   }
-  const notes = simulationNotes(comparison, sim, policies);
+  const notes = [...simulationNotes(comparison, sim, policies), ...flapNotes(cures, sim)];
+  const thrash = { maxDirectionChangesPerHour: sim.thrash.maxDirectionChangesPerHour, flapping: cures };
   const tuneNotes = tuned ? tuningNotes(tuned) : [];
   const title = `mlscale simulation: ${sim.pool.name} (${env.name}) on ${stream.name}`;
   if (o.html) {
@@ -151,12 +186,12 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
     writeFileSync(o.html, htmlReport(comparison, policies, title, tuned, { notes: [...notes, ...tuneNotes.slice(1)], events }));
   }
   if (output !== 'table') {
-    printDocument(output, simulationJson(comparison, policies, tuned, [...notes, ...tuneNotes]));
+    printDocument(output, simulationJson(comparison, policies, tuned, [...notes, ...tuneNotes], thrash));
     return;
   }
   const r = comparison.trace.rescale;
   const out: string[] = [
-    `${title}: ${comparison.minutes} minutes, peak ${comparison.trace.peakRps} req/s${r ? ` (rescaled: peak = ${r.fraction} × max capacity)` : ''}`,
+    `${title}: ${comparison.minutes} minutes, peak ${comparison.trace.peakRps} ${loadUnit(sim.pool.kind)}${r ? ` (rescaled: peak = ${r.fraction} × max capacity)` : ''}`,
     '',
     simulationTable(comparison, policies),
   ];
@@ -196,6 +231,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--html <file>', 'write a self-contained HTML report with charts')
     .option('--tune', 'search the tunable values on the first half, judge them on the second; recommend them only if they beat the defaults there')
     .addOption(new Option('--max-violation-percent <percent>', 'SLO budget for --tune').default('1'))
-    .addHelpText('after', '\nExamples:\n  mlscale simulate --html report/simulation.html\n  mlscale simulate --trace ../shared/traces/nyc_taxi.csv --peak-utilization 0.8 --tune -o json')
+    .option('--lag-growth <on|off>', "override the always-on pool's scaleOnLagGrowth (the step policy on the lag's growth rate) for this run")
+    .addHelpText('after', '\nExamples:\n  mlscale simulate --html report/simulation.html\n  mlscale simulate --trace ../shared/traces/nyc_taxi.csv --peak-utilization 0.8 --tune -o json\n  mlscale simulate --lag-growth on --policy mlscale,oracle\n  mlscale simulate --pool embed-batch --trace traces/batch-day.csv')
     .action(async (options: SimulateOptions) => runSimulate(options));
 }
