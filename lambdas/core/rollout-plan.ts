@@ -21,6 +21,15 @@ export const DEFAULT_ROLLOUT_HOLD_MINUTES = 5;
 export const DEFAULT_ROLLOUT_KEEP_MINUTES = 60;
 /** Steps at most: each is a hold write, a readiness wait and a watch. */
 export const MAX_ROLLOUT_STEPS = 20;
+/** Longest a rollout may plan to run (every step's readiness and watch), keep time not counted. */
+export const MAX_ROLLOUT_RUN_MINUTES = 1_440;
+/**
+ * The rollout state machine's execution timeout: twice the longest run (a
+ * step's polls and alarm reads may each take as long again in retries) and
+ * an hour for the stop path's patient retries. A run that times out leaves
+ * only its hold, which ends by itself at `until`.
+ */
+export const ROLLOUT_TIMEOUT_MINUTES = 2 * MAX_ROLLOUT_RUN_MINUTES + 60;
 
 export interface RolloutPlan {
   readonly target: RunbookTarget;
@@ -31,8 +40,12 @@ export interface RolloutPlan {
   readonly holder: string;
   /** Minutes the alarms must stay OK after each step is running. */
   readonly holdMinutes: number;
+  /** The same in seconds (the state machine waits it out when there is no alarm to watch). */
+  readonly holdSeconds: number;
   /** Minutes the last step is kept after a healthy rollout. */
   readonly keepMinutes: number;
+  /** Longest the steps take as planned: each step's readiness and watch, and a minute of slack. */
+  readonly runMinutes: number;
   /** When the rollout's hold ends by itself (ISO): every step's readiness and watch, plus the keep time. */
   readonly until: string;
   readonly alarms: readonly string[];
@@ -76,9 +89,15 @@ export function planRollout(input: unknown, doc: TargetsDocument, now: Date, exe
   if (foreign.length > 0) throw new RunbookInputError(`alarms must be among ${target.name}'s health alarms (${spec.healthAlarms.join(', ') || 'none'}), got ${foreign.join(', ')}`);
   if (typeof execution !== 'string' || execution === '') throw new RunbookInputError('execution must be the execution name');
   const maxPolls = readinessPolls(target.kind);
-  // Each step: readiness (polls), the watch (holdMinutes, reset by an alarm at most once per minute), a minute of slack.
-  const stepMinutes = (maxPolls * POLL_SECONDS) / 60 + holdMinutes + 1;
-  const until = new Date(now.getTime() + (steps.length * stepMinutes + keepMinutes) * 60_000);
+  // Each step: readiness (polls), the watch (holdMinutes of one-minute alarm reads; an alarm stops the run), a minute of slack.
+  const readinessMinutes = (maxPolls * POLL_SECONDS) / 60;
+  const runMinutes = steps.length * (readinessMinutes + holdMinutes + 1);
+  if (runMinutes > MAX_ROLLOUT_RUN_MINUTES) {
+    throw new RunbookInputError(
+      `the rollout would take up to ${runMinutes} minutes (${steps.length} steps x (${readinessMinutes} min readiness + ${holdMinutes} min hold + 1)); at most ${MAX_ROLLOUT_RUN_MINUTES}: fewer steps or a shorter hold`,
+    );
+  }
+  const until = new Date(now.getTime() + (runMinutes + keepMinutes) * 60_000);
   return {
     target,
     steps,
@@ -86,7 +105,9 @@ export function planRollout(input: unknown, doc: TargetsDocument, now: Date, exe
     stepsText: steps.join(' -> '),
     holder: rolloutHolder(execution),
     holdMinutes,
+    holdSeconds: holdMinutes * 60,
     keepMinutes,
+    runMinutes,
     until: until.toISOString(),
     alarms,
     hasAlarms: alarms.length > 0,

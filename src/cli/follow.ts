@@ -18,7 +18,8 @@ export function duration(start: Date | undefined, stop: Date | undefined): strin
 
 /**
  * Poll an execution until it stops, printing one line per state entered
- * (`print`, with what `progress` adds for it), and return its final status. Reads the status before the history,
+ * (`print`, with what `progress` adds for it; states `shown` refuses are
+ * recorded but not printed), and return its final status. Reads the status before the history,
  * so the history read after a final status holds every state.
  */
 export async function followExecution(
@@ -26,6 +27,7 @@ export async function followExecution(
   intervalMs: number,
   print: (line: string) => void,
   progress?: (state: StateEntered) => string | undefined,
+  shown: (state: StateEntered) => boolean = () => true,
 ): Promise<FollowResult> {
   const states: string[] = [];
   let lastId = 0;
@@ -35,6 +37,7 @@ export async function followExecution(
     lastId = fresh.lastId;
     for (const s of fresh.states) {
       states.push(s.name);
+      if (!shown(s)) continue;
       const detail = progress?.(s);
       print(`  ${clock(s.at)}  ${s.name}${detail ? `  (${detail})` : ''}`);
     }

@@ -205,7 +205,12 @@ describe('mlscale rollout', () => {
       fake().progress(exec, [
         'Plan',
         { name: 'Raise to the step', input: { step: { number: 1, replicas: 1 } } },
+        'Wait a minute',
+        'Read alarm states',
+        'Step healthy',
         { name: 'Raise to the step', input: { step: { number: 2, replicas: 3 } } },
+        'Read alarm states',
+        'Alarm fired',
         'Keep the last healthy step',
       ], { status: 'FAILED', error: 'Unhealthy', cause: 'an alarm fired at step 2 (3 replicas); kept step 1 (1 replicas)' });
     });
@@ -213,6 +218,9 @@ describe('mlscale rollout', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/Raise to the step {2}\(step 1\/3: 1 replicas\)/);
     expect(r.stdout).toMatch(/Raise to the step {2}\(step 2\/3: 3 replicas\)/);
+    // Milestones only: the minute-by-minute polls and alarm reads are not printed.
+    expect(r.stdout).not.toMatch(/Read alarm states|Wait a minute/);
+    expect(r.stdout).toMatch(/Alarm fired/);
     expect(r.stderr).toMatch(/^Error: runbook rollout for engine ended FAILED: Unhealthy: an alarm fired at step 2/);
   });
 
@@ -226,6 +234,14 @@ describe('mlscale rollout', () => {
   ])('rejects %j before any AWS call', async (args, message) => {
     expectOneLineError(await cli('rollout', 'engine', ...args), message);
     expectNoAwsCalls(fake());
+  });
+
+  it('a second start in the same minute is the same rollout, not started again', async () => {
+    deploy(ROLLOUT);
+    await cli('rollout', 'engine', '--steps', '1,3');
+    const r = await cli('rollout', 'engine', '--steps', '1,3');
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toEqual([`runbook.mlscale/rollout is already running for this target in this minute: execution ${RUN} of engine; not started again`]);
   });
 
   it('rejects an unknown service before any AWS call', async () => {

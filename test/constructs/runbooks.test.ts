@@ -22,11 +22,11 @@ const emergencyFunction = (stack: ReturnType<typeof freshStack>) =>
 const machineNames = (t: Template) => Object.values(t.findResources('AWS::StepFunctions::StateMachine')).map((m) => (m as { Properties: Props }).Properties.StateMachineName).sort();
 
 describe('Construct: Runbooks', () => {
-  it('without an emergency function: scale-for-event, and gpu-nodegroup-scale for the node group, named for the CLI', () => {
+  it('without an emergency function: scale-for-event, rollout, and gpu-nodegroup-scale for the node group, named for the CLI', () => {
     const { runbooks, template: t } = build();
     expect(runbooks.emergencyScaleUp).toBeUndefined();
     expect(runbooks.alarmRule).toBeUndefined();
-    expect(machineNames(t)).toEqual(['pipestream-production-gpu-nodegroup-scale', 'pipestream-production-scale-for-event']);
+    expect(machineNames(t)).toEqual(['pipestream-production-gpu-nodegroup-scale', 'pipestream-production-rollout', 'pipestream-production-scale-for-event']);
     t.hasResourceProperties('AWS::StepFunctions::StateMachine', { TracingConfiguration: { Enabled: true }, LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }) });
   });
 
@@ -36,7 +36,7 @@ describe('Construct: Runbooks', () => {
       emergencyFunction: emergencyFunction(stack),
       emergencyAlarms: [cloudwatch.Alarm.fromAlarmArn(stack, 'Latency', alarmArn)],
     }));
-    expect(runbooks.stateMachines).toHaveLength(3);
+    expect(runbooks.stateMachines).toHaveLength(4);
     expect(machineNames(t)).toContain('pipestream-production-emergency-scale-up');
     const planner = Object.keys(t.findResources('AWS::Lambda::Function')).find((id) => id.startsWith('RunbooksPlanner'))!;
     t.hasResourceProperties('AWS::Events::Rule', {
@@ -55,12 +55,26 @@ describe('Construct: Runbooks', () => {
 
   it('watches itself: an alarm on failed, timed-out or aborted executions of each runbook', () => {
     const { runbooks, template: t } = build();
-    expect(runbooks.failureAlarms).toHaveLength(2);
+    expect(runbooks.failureAlarms).toHaveLength(3);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'pipestream-production-scale-for-event-failed',
       Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)' })]),
       AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:oncall'],
     });
+  });
+
+  it("the planner may read every target's alarms and health alarms (the rollout's gates), and no other alarm", () => {
+    const health = ['pipestream-production-engine-memory', 'pipestream-production-engine-latencyP95'];
+    const { template: t } = build(() => ({
+      document: designDocument((doc) => {
+        (doc.targets as Record<string, unknown>[])[0]!.healthAlarms = health;
+      }),
+    }));
+    const reads = allowing(statementsOf(t, 'RunbooksPlannerRole'), 'cloudwatch:DescribeAlarms');
+    expect(reads).toHaveLength(1);
+    const alarmArn = (name: string) => `arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${name}`;
+    expect([reads[0]!.Resource].flat()).toEqual(expect.arrayContaining(health.map(alarmArn)));
+    expect([reads[0]!.Resource].flat()).not.toContain('*');
   });
 
   it('changes nothing directly: the state machines publish and invoke the planner, which writes holds', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseTargetsDocument } from '../../lambdas/core/config/document';
-import { planRollout, stepsProblem } from '../../lambdas/core/rollout-plan';
+import { MAX_ROLLOUT_RUN_MINUTES, planRollout, ROLLOUT_TIMEOUT_MINUTES, stepsProblem } from '../../lambdas/core/rollout-plan';
 import { RunbookInputError } from '../../lambdas/core/runbook-plan';
 
 const NOW = new Date('2026-12-02T10:00:00Z');
@@ -40,11 +40,15 @@ describe('planRollout', () => {
       stepsText: '1 -> 3 -> 5 -> 10',
       holder: 'rollout:engine-rollout-20261202T1000Z',
       holdMinutes: 5,
+      holdSeconds: 300,
       keepMinutes: 60,
       alarms: ['p-engine-memory', 'p-engine-latencyP95'],
       hasAlarms: true,
+      pollSeconds: 30,
+      maxPolls: 20,
     });
-    // 4 steps x (10 min readiness + 5 min watch + 1) + 60 min kept = 124 minutes.
+    // 4 steps x (10 min readiness + 5 min watch + 1) = 64 minutes, + 60 min kept = 124 minutes.
+    expect(p.runMinutes).toBe(64);
     expect(p.until).toBe('2026-12-02T12:04:00.000Z');
   });
 
@@ -66,6 +70,16 @@ describe('planRollout', () => {
     [{ steps: [1, 2], target: 'nope' }, "unknown target 'nope' (known: engine, gpu-workers)"],
   ])('refuses %j with one line', (input, message) => {
     expect(refused(input)).toBe(message);
+  });
+
+  it('refuses a plan longer than a day of steps (the state machine times out after twice that and an hour)', () => {
+    // 10 steps x (10 + 140 + 1) = 1510 minutes.
+    expect(refused({ steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], holdMinutes: 140 })).toBe(
+      'the rollout would take up to 1510 minutes (10 steps x (10 min readiness + 140 min hold + 1)); at most 1440: fewer steps or a shorter hold',
+    );
+    // 10 x (10 + 133 + 1) = 1440: just fits.
+    expect(plan({ steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], holdMinutes: 133 }).runMinutes).toBe(MAX_ROLLOUT_RUN_MINUTES);
+    expect(ROLLOUT_TIMEOUT_MINUTES).toBe(2 * MAX_ROLLOUT_RUN_MINUTES + 60);
   });
 
   it('accepts steps up to the max exactly', () => {

@@ -5,13 +5,19 @@
  * `<target>-<alarm minute>`, so every delivery of one alarm transition asks
  * for the same name, and it takes ExecutionAlreadyExists as "already
  * running", not as a failure. The execution is the incident: its hold is
- * `emergency:<execution name>`, so one incident is one hold.
+ * `emergency:<execution name>`, so one incident is one hold. The rollout
+ * likewise: `mlscale rollout` names it `<target>-rollout-<minute>`, and its
+ * hold is `rollout:<execution name>`.
  */
 import { describe, expect, it } from 'vitest';
+import { startRunbook } from '../../lambdas/aws/step-functions';
 import { executionName, minuteStamp } from '../../lambdas/core/runbook-plan';
-import { deniedCalls } from '../iam/guard';
-import { ENGINE_ALARM, MINUTE, START } from './fixtures';
-import { useHarness } from './harness';
+import { runbookStateMachineName } from '../../lib/constructs/runbooks/runbooks';
+import { deniedCalls, withPrincipal } from '../iam/guard';
+import type { Principal } from '../iam/policy';
+import { placeholderArn } from './definition';
+import { ENGINE_ALARM, MINUTE, rollout, START } from './fixtures';
+import { runbookOf, useHarness } from './harness';
 
 /** An EventBridge "CloudWatch Alarm State Change" event, as CloudWatch sends it (state timestamps in +0000 form). */
 function alarmEvent(alarmName: string, stateTimestamp: string, options: { id?: string; time?: string; state?: string } = {}) {
@@ -120,5 +126,42 @@ describe('execution names', () => {
     const name = executionName('gpu.modules/east 1'.repeat(8), '20261123T1015Z');
     expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
     expect(executionName('engine', '20261123T1015Z')).toBe('engine-20261123T1015Z');
+  });
+});
+
+describe('starting a rollout twice (mlscale rollout names it <target>-rollout-<minute>)', () => {
+  const h = useHarness('default', START);
+  const machineArn = () => placeholderArn(h.d.template, runbookOf(h.d, 'rollout').logicalId);
+  /** An operator allowed to start the rollout state machine and nothing else (the CLI's caller). */
+  const operator = (): Principal => ({
+    kind: 'role',
+    name: 'operator',
+    arn: 'arn:aws:iam::123456789012:role/operator',
+    assumedBy: [],
+    statements: [{ effect: 'Allow', actions: ['states:StartExecution'], resources: [machineArn()], source: 'test operator' }],
+    context: {},
+    template: h.d.template,
+  });
+
+  it('the second start of the same execution name is rejected by Step Functions and reported as not started; one execution, one hold', async () => {
+    const name = executionName('engine', 'rollout', minuteStamp(new Date().toISOString()));
+    expect(name).toBe('engine-rollout-20260314T1000Z');
+    expect(machineArn()).toMatch(new RegExp(`:stateMachine:${runbookStateMachineName(h.d.prefix, 'rollout')}$`));
+    h.fake.stateMachines.set(runbookStateMachineName(h.d.prefix, 'rollout'), machineArn());
+
+    const input = rollout()();
+    const first = await withPrincipal(operator(), () => startRunbook(machineArn(), name, input));
+    // A second operator (or a retried CLI) in the same minute asks for the same name.
+    const second = await withPrincipal(operator(), () => startRunbook(machineArn(), name, { ...input, steps: [2, 4] }));
+
+    expect(first).toMatchObject({ started: true });
+    expect(second).toEqual({ started: false });
+    expect([...h.fake.executions.values()].map((e) => [e.name, JSON.parse(e.input) as unknown])).toEqual([[name, input]]);
+    expect(deniedCalls()).toEqual([]);
+
+    // The one execution that runs holds under its name: rollout:<execution>.
+    const e = await h.run('rollout', input, { name });
+    expect(e.status).toBe('SUCCEEDED');
+    expect(h.holds().map((x) => x.holder)).toEqual([`rollout:${name}`]);
   });
 });

@@ -4,7 +4,9 @@
  * failed-runs.test.ts walk it), and the check that an execution, however it
  * ended, leaves nothing that outlives its holds.
  */
+import { toItem } from '../../lambdas/aws/holds-store';
 import { emergencyCeiling } from '../../lambdas/core/config/document';
+import { epochSeconds, PAUSE_HOLDER } from '../../lambdas/core/holds';
 import type { ConfigName } from '../templates';
 import type { Json } from '../fakes/aws';
 import { deployment, HARD_FAILURE, runbookOf, type Execution, type Harness, type RunbookName } from './harness';
@@ -20,6 +22,8 @@ export const HOUR = 60 * MINUTE;
 export const START = Date.parse('2026-03-14T10:00:00Z');
 
 export const ENGINE_ALARM = 'pipestream-production-engine-emergencyLatency';
+/** One of engine's health alarms (the rollout's gates; ENGINE_ALARM is another). */
+export const ENGINE_MEMORY = 'pipestream-production-engine-memory';
 export const CLUSTER = 'pipestream-production';
 
 /** An event `startInMinutes` from now lasting `minutes` (ISO times, as an operator gives them). */
@@ -69,6 +73,19 @@ const emergency = (fields: Record<string, unknown> = {}) => () => ({ target: 'en
 const nodegroup = (fields: Record<string, unknown> = {}) => () => ({ nodegroup: 'gpu-g5', desiredSize: 3, holdMinutes: 30, ...fields });
 // A copy: the fake consumes the list it is given, one state per read.
 const alarmSays = (...states: string[]) => (h: Harness) => h.fake.addAlarm(ENGINE_ALARM, [...states]);
+
+/** Three steps of engine, two minutes each, kept ten minutes. */
+export const rollout = (fields: Record<string, unknown> = {}) => () => ({ target: 'engine', steps: [1, 3, 5], holdMinutes: 2, keepMinutes: 10, ...fields });
+/** 3 steps x (10 min readiness + 2 min hold + 1) + 10 min kept (lambdas/core/rollout-plan.ts). */
+export const ROLLOUT_HOLD = 3 * (10 + 2 + 1) + 10;
+const memorySays = (...states: string[]) => (h: Harness) => h.fake.addAlarm(ENGINE_MEMORY, [...states]);
+/** An operator's `mlscale pause` of engine for two hours, applied by one reconcile pass. */
+export async function pauseEngine(h: Harness): Promise<void> {
+  const now = epochSeconds(Date.now());
+  const hold = { target: 'engine', holder: PAUSE_HOLDER, suspendScaleIn: true, suspendScaleOut: true, suspendScheduled: true, reason: 'mlscale pause', createdAt: now, expiresAt: now + 2 * 3600 };
+  h.fake.table(h.d.holdsTable).set(`engine\u0000${PAUSE_HOLDER}`, toItem(hold));
+  await h.reconcile();
+}
 
 /** eventStart 60 min away + 60 min long + 20 min cooldown. */
 const EVENT_HOLD = 140;
@@ -211,6 +228,64 @@ export const SCENARIOS: readonly Scenario[] = [
     arrange: (h) => void h.fake.fail({ call: 'eks:describeNodegroup', source: 'state-machine', error: 'Eks.AccessDeniedException' }),
     holdMinutes: 30,
   },
+
+  { title: 'rollout: happy path 1 -> 3 -> 5', config: 'default', runbook: 'rollout', input: rollout(), holdMinutes: ROLLOUT_HOLD },
+  { title: 'rollout: rejected input', config: 'default', runbook: 'rollout', input: rollout({ steps: [1, 30] }), holdMinutes: 0 },
+  { title: 'rollout: an alarm fires at step 2', config: 'default', runbook: 'rollout', input: rollout(), arrange: memorySays('OK', 'OK', 'ALARM'), holdMinutes: ROLLOUT_HOLD },
+  { title: 'rollout: an alarm fires at the first step', config: 'default', runbook: 'rollout', input: rollout(), arrange: memorySays('ALARM'), holdMinutes: ROLLOUT_HOLD },
+  {
+    title: 'rollout: step 2 never runs',
+    config: 'default',
+    runbook: 'rollout',
+    input: rollout(),
+    arrange: (h) => void (h.service('engine').convergeAfterPolls = Infinity),
+    holdMinutes: ROLLOUT_HOLD,
+  },
+  { title: 'rollout: a health alarm does not exist', config: 'default', runbook: 'rollout', input: rollout(), arrange: (h) => void h.fake.alarms.delete(ENGINE_MEMORY), holdMinutes: ROLLOUT_HOLD },
+  {
+    title: 'rollout: the alarms cannot be read',
+    config: 'default',
+    runbook: 'rollout',
+    input: rollout(),
+    arrange: (h) => void h.fake.fail({ call: 'cloudwatch:describeAlarms', error: 'CloudWatch.InvalidParameterValueException', source: 'sdk' }),
+    holdMinutes: ROLLOUT_HOLD,
+  },
+  { title: 'rollout: no alarm to watch', config: 'default', runbook: 'rollout', input: rollout({ alarms: [] }), holdMinutes: ROLLOUT_HOLD },
+  { title: 'rollout: the first raise fails', config: 'default', runbook: 'rollout', input: rollout(), arrange: failing('lambda:runbook', onAction('hold')), holdMinutes: ROLLOUT_HOLD },
+  {
+    title: 'rollout: the raise to step 2 fails, and so does the keep',
+    config: 'default',
+    runbook: 'rollout',
+    input: rollout(),
+    arrange: (h) => void h.fake.fail({ call: 'lambda:runbook', error: HARD_FAILURE, after: 1, when: onAction('hold') }),
+    holdMinutes: ROLLOUT_HOLD,
+  },
+  {
+    title: 'rollout: an alarm fires at the first step, and the release fails',
+    config: 'default',
+    runbook: 'rollout',
+    input: rollout(),
+    arrange: all(memorySays('ALARM'), failing('lambda:runbook', onAction('release'))),
+    holdMinutes: ROLLOUT_HOLD,
+  },
+  {
+    title: 'rollout: the status poll fails',
+    config: 'default',
+    runbook: 'rollout',
+    input: rollout(),
+    arrange: (h) => void h.fake.fail({ call: 'ecs:describeServices', source: 'state-machine', error: 'Ecs.AccessDeniedException' }),
+    holdMinutes: ROLLOUT_HOLD,
+  },
+  // A pause holds desired still: the raise to 3 moves nothing, so there is no step to watch.
+  { title: 'rollout: the target is paused', config: 'default', runbook: 'rollout', input: rollout(), arrange: pauseEngine, holdMinutes: 120 },
+  {
+    title: 'rollout: a node group',
+    config: 'eks',
+    runbook: 'rollout',
+    input: rollout({ target: 'gpu-g5', steps: [1, 2] }),
+    // 2 steps x (20 min readiness + 2 + 1) + 10 kept.
+    holdMinutes: 2 * (20 + 2 + 1) + 10,
+  },
 ];
 
 /**
@@ -223,6 +298,7 @@ export const UNREACHABLE: Readonly<Record<RunbookName, readonly string[]>> = {
   'scale-for-event': [],
   'emergency-scale-up': ['Doubled: node group status', 'Doubled: group active?'],
   'gpu-nodegroup-scale': [],
+  rollout: [],
 };
 
 /** Put a fresh world in place for `s` (its deployment, its arrangement). */
@@ -293,11 +369,13 @@ export async function settleProblems(h: Harness, label: string, startedAt: numbe
     for (const t of before.targets.filter((x) => x.failed)) problems.push(`${label}: reconcile failed for ${t.target}: ${t.error}`);
   }
   const limits = h.limits();
+  // An operator's pause beats every floor (the limits bracket the desired it left: lambdas/core/reconcile.ts).
+  const paused = new Set(h.activeHolds().filter((x) => x.holder === PAUSE_HOLDER).map((x) => x.target));
   for (const hold of h.activeHolds()) {
     const spec = h.spec(hold.target);
     const floor = Math.min(hold.floor ?? 0, Math.max(emergencyCeiling(spec), spec.maxCapacity));
     const now = limits[hold.target]!;
-    if (now.min < floor) problems.push(`${label}: ${hold.holder} on ${hold.target} not in force: min ${now.min} < floor ${floor}`);
+    if (now.min < floor && !paused.has(hold.target)) problems.push(`${label}: ${hold.holder} on ${hold.target} not in force: min ${now.min} < floor ${floor}`);
     if (hold.suspendScaleIn && !now.suspension.dynamicIn) problems.push(`${label}: ${hold.holder} on ${hold.target} asks scale-in suspended; it is not`);
   }
   for (const hold of h.holds()) {

@@ -237,6 +237,8 @@ export interface Execution {
   readonly caught: string[];
   /** Input of the last state entered: what a failed run had at its end (its notificationErrors, say). */
   readonly last?: Json;
+  /** The input of every entry of `state`, in order (what `mlscale rollout --wait` reads off the history). */
+  readonly inputsOf: (state: string) => Json[];
   /** Each Task call (Wait states excluded) and the clock when it was made. */
   readonly timeline: { readonly state: string; readonly at: number }[];
 }
@@ -250,7 +252,7 @@ export interface TargetLimits {
 /**
  * One test's world: a fresh fake account seeded with every target of the
  * document at rest (desired = min, limits as configured, nothing suspended,
- * every alarm OK), the Lambdas bound, the IAM guard on, the clock at START.
+ * every alarm and health alarm OK), the Lambdas bound, the IAM guard on, the clock at START.
  */
 export class Harness {
   fake!: SdkFakeAws;
@@ -291,7 +293,8 @@ export class Harness {
     for (const t of this.d.doc.targets) {
       if (t.kind === 'ecs-service') fake.addService({ cluster: t.cluster, service: t.service, desired: t.minCapacity, min: t.minCapacity, max: t.maxCapacity });
       else fake.addNodegroup({ cluster: t.cluster, nodegroup: t.nodegroup, desired: t.minCapacity, min: t.minCapacity, max: t.maxCapacity });
-      for (const alarm of t.alarms) fake.addAlarm(alarm, ['OK']);
+      // Its alarms (the emergency runbook's) and its health alarms (the rollout's gates), one entry per name.
+      for (const alarm of new Set([...t.alarms, ...t.healthAlarms])) fake.addAlarm(alarm, ['OK']);
     }
     for (const name of Object.keys(FUNCTIONS) as LambdaName[]) fake.lambdas.set(name, this.lambda(name));
     this.fake = fake;
@@ -420,6 +423,7 @@ export class Harness {
       retried: names('StateRetried'),
       caught: names('StateCaught'),
       ...(entered.length > 0 ? { last: entered.at(-1)!.state.input } : {}),
+      inputsOf: (state: string) => entered.filter((e) => e.state.name === state).map((e) => e.state.input as Json),
       timeline,
     };
   }

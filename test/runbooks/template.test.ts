@@ -31,14 +31,14 @@ const serviceArn = (cluster: string, service: string) => `arn:aws:ecs:${REGION}:
 const nodegroupArn = (cluster: string, nodegroup: string) => `arn:aws:eks:${REGION}:${ACCOUNT}:nodegroup/${cluster}/${nodegroup}/${NODEGROUP_UUID}`;
 
 describe('runbook state machines', () => {
-  it('the three runbooks exist under <pipeline>-<environment>-<runbook> when there are node groups', () => {
+  it('the four runbooks exist under <pipeline>-<environment>-<runbook> when there are node groups', () => {
     const names = Object.values(eks.template.findResources('AWS::StepFunctions::StateMachine')).map((r) => r.Properties.StateMachineName);
     expect(names.sort()).toEqual([...NAMES].sort());
   });
 
   it('gpu-nodegroup-scale exists only when the config has EKS node groups', () => {
     const names = Object.values(example.template.findResources('AWS::StepFunctions::StateMachine')).map((r) => r.Properties.StateMachineName);
-    expect(names.sort()).toEqual(['pipestream-production-emergency-scale-up', 'pipestream-production-scale-for-event']);
+    expect(names.sort()).toEqual(['pipestream-production-emergency-scale-up', 'pipestream-production-rollout', 'pipestream-production-scale-for-event']);
   });
 
   it.each(RUNBOOK_NAMES)('%s is a Standard state machine with X-Ray tracing and every event logged with its data to its own log group', (name) => {
@@ -80,6 +80,7 @@ describe('IAM of the state machine roles', () => {
     ['scale-for-event', () => eks.doc.targets],
     ['emergency-scale-up', () => eks.doc.targets.filter((t) => t.emergencyEnabled)],
     ['gpu-nodegroup-scale', () => eks.doc.targets.filter((t) => t.kind === 'eks-nodegroup')],
+    ['rollout', () => eks.doc.targets],
   ] as const)('%s reads only the targets it may run on', (name, targets) => {
     const p = role(eks, name);
     const mine = new Set(targets().map((t) => t.name));
@@ -94,6 +95,7 @@ describe('IAM of the state machine roles', () => {
     ['scale-for-event', ['runbook']],
     ['emergency-scale-up', ['runbook', 'emergency']],
     ['gpu-nodegroup-scale', ['runbook']],
+    ['rollout', ['runbook']],
   ] as const)('%s invokes only its Lambdas (%s)', (name, lambdas) => {
     const p = role(eks, name);
     const functions = Object.keys(eks.template.findResources('AWS::Lambda::Function')).map((id) => placeholderArn(eks.template, id));
@@ -122,6 +124,17 @@ describe('IAM of the state machine roles', () => {
     const task = taskStates(runbookOf(example, 'emergency-scale-up')).find(([n]) => n === 'Read alarm states')!;
     expect(callFor(example, task[1].Resource!)).toBe('lambda:runbook');
   });
+
+  it("the rollout's health gates: the runbook Lambda may read every target's health alarms, the state machine none", () => {
+    const alarm = (name: string) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${name}`;
+    const health = example.doc.targets.flatMap((t) => t.healthAlarms);
+    expect(health.length).toBeGreaterThan(3);
+    expect(health.filter((a) => !allowed(example.principals.runbook, 'cloudwatch:DescribeAlarms', alarm(a)))).toEqual([]);
+    expect(health.filter((a) => allowed(role(example, 'rollout'), 'cloudwatch:DescribeAlarms', alarm(a)))).toEqual([]);
+    expect(allowed(example.principals.runbook, 'cloudwatch:DescribeAlarms', alarm('someone-elses-alarm'))).toBe(false);
+    const task = taskStates(runbookOf(example, 'rollout')).find(([n]) => n === 'Read alarm states')!;
+    expect(callFor(example, task[1].Resource!)).toBe('lambda:runbook');
+  });
 });
 
 describe('steps that release retry patiently and report when they cannot', () => {
@@ -129,6 +142,8 @@ describe('steps that release retry patiently and report when they cannot', () =>
     ['scale-for-event', ['Release the hold', 'Release after failure'], ['Plan', 'Hold capacity for the event']],
     ['emergency-scale-up', ['Resume autoscaler', 'Resume after failure'], ['Plan', 'Double capacity']],
     ['gpu-nodegroup-scale', ['Release the hold'], ['Plan', 'Hold the size']],
+    // Keeping the last healthy step puts a hold back as much as a release does.
+    ['rollout', ['Keep the last healthy step', 'Release the hold'], ['Plan', 'Raise to the step']],
   ];
 
   it.each(RELEASES)('%s: a release retries any error for minutes, after the transient retrier; forward steps do not', (name, releases, forward) => {
@@ -143,7 +158,7 @@ describe('steps that release retry patiently and report when they cannot', () =>
     for (const state of releases) {
       const next = rb.states[state]!.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'))?.Next;
       expect(rb.states[next ?? '']?.Resource, state).toBe('arn:aws:states:::sns:publish');
-      expect(JSON.stringify(rb.states[next!]!.Parameters), state).toMatch(/could not release/);
+      expect(JSON.stringify(rb.states[next!]!.Parameters), state).toMatch(/could not (release|keep)/);
     }
   });
 });
@@ -195,7 +210,7 @@ describe('EventBridge wiring of the emergency runbook', () => {
 
 describe('Runbooks: watching themselves', () => {
   it.each([
-    [example, ['scale-for-event', 'emergency-scale-up']],
+    [example, ['scale-for-event', 'emergency-scale-up', 'rollout']],
     [eks, RUNBOOK_NAMES],
   ] as const)('alarms on failed, timed-out or aborted executions of every runbook ($0.config)', (d, names) => {
     const topic = logicalId(d.template, 'AWS::SNS::Topic', 'NotificationsTopic');

@@ -85,7 +85,11 @@ export class Notify {
   public readonly start: tasks.SnsPublish;
   private readonly recorded: sfn.Pass;
 
-  constructor(scope: Construct, id: string, topic: sns.ITopic, subject: string, detailPath?: string) {
+  /**
+   * @param detail what the message carries beside the subject: one path of the
+   * state (`'$.error'`), or an object of paths (`{ error: '$.keepError', until: '$.plan.until' }`).
+   */
+  constructor(scope: Construct, id: string, topic: sns.ITopic, subject: string, detail?: string | Readonly<Record<string, string>>) {
     this.start = withRetry(
       new tasks.SnsPublish(scope, id, {
         topic,
@@ -94,7 +98,9 @@ export class Notify {
           runbook: sfn.JsonPath.stateMachineName,
           execution: sfn.JsonPath.executionName,
           event: subject,
-          ...(detailPath ? { detail: sfn.JsonPath.objectAt(detailPath) } : {}),
+          ...(detail === undefined
+            ? {}
+            : { detail: typeof detail === 'string' ? sfn.JsonPath.objectAt(detail) : Object.fromEntries(Object.entries(detail).map(([k, path]) => [k, sfn.JsonPath.objectAt(path)])) }),
         }),
         resultPath: sfn.JsonPath.DISCARD,
       }),
@@ -135,6 +141,11 @@ export interface RunbookStateMachineProps {
   readonly stateMachineName?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Execution timeout. A timed-out execution runs no Catch: only what ends by itself may be left behind.
+   * @default - none (Step Functions' own limit of a year)
+   */
+  readonly timeout?: Duration;
 }
 
 /** A Standard state machine with every execution event logged (with data) and X-Ray tracing. */
@@ -151,6 +162,7 @@ export function runbookStateMachine(
     definitionBody: sfn.DefinitionBody.fromChainable(props.definition),
     ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
     stateMachineType: sfn.StateMachineType.STANDARD,
+    ...(props.timeout ? { timeout: props.timeout } : {}),
     tracingEnabled: true,
     logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
   });

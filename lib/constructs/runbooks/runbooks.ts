@@ -13,10 +13,11 @@ import type { TargetsDocument } from '../../../lambdas/core/config/document';
 import { alarmToAlarmPattern, ScalerFunction } from '../scaler-function';
 import { EmergencyScaleUpRunbook } from './emergency-scale-up';
 import { GpuNodegroupScaleRunbook } from './gpu-nodegroup-scale';
+import { RolloutRunbook } from './rollout';
 import { ScaleForEventRunbook } from './scale-for-event';
 
 /** State machine names: `<prefix>-<runbook>`, so the CLI can find them from the config. */
-export const RUNBOOK_NAMES = ['scale-for-event', 'emergency-scale-up', 'gpu-nodegroup-scale'] as const;
+export const RUNBOOK_NAMES = ['scale-for-event', 'emergency-scale-up', 'gpu-nodegroup-scale', 'rollout'] as const;
 export type RunbookName = (typeof RUNBOOK_NAMES)[number];
 export const runbookStateMachineName = (prefix: string, runbook: RunbookName) => `${prefix}-${runbook}`;
 
@@ -57,6 +58,8 @@ export class Runbooks extends Construct {
   public readonly scaleForEvent: ScaleForEventRunbook;
   public readonly emergencyScaleUp?: EmergencyScaleUpRunbook;
   public readonly gpuNodegroupScale?: GpuNodegroupScaleRunbook;
+  /** Gradual scale-up with health gates, for every target. */
+  public readonly rollout: RolloutRunbook;
   public readonly alarmRule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: RunbooksProps) {
@@ -76,9 +79,10 @@ export class Runbooks extends Construct {
       timeout: Duration.seconds(30),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
-    // It writes and releases the runbooks' holds and reconciles their target at once; it reads the incident's alarms.
+    // It writes and releases the runbooks' holds and reconciles their target at once; it reads the incident's
+    // alarms (emergency) and the targets' health alarms (rollout).
     this.runbookFunction.bindReconcile(targets, props.holds);
-    this.runbookFunction.bindAlarms(targets.flatMap((t) => t.alarms));
+    this.runbookFunction.bindAlarms(targets.flatMap((t) => [...t.alarms, ...t.healthAlarms]));
     this.runbookFunction.bindStateMachine(emergencyArn, 'MLSCALE_EMERGENCY_RUNBOOK_ARN');
     const fn = this.runbookFunction;
     const common = { topic: props.topic, targets, ...(props.logRetention ? { logRetention: props.logRetention } : {}) };
@@ -117,12 +121,19 @@ export class Runbooks extends Construct {
       });
     }
 
+    this.rollout = new RolloutRunbook(this, 'Rollout', {
+      ...common,
+      runbookFunction: fn,
+      stateMachineName: runbookStateMachineName(props.namePrefix, 'rollout'),
+    });
+
     // A run that failed even its own failure report (an uncatchable States.Runtime, say) must not go unnoticed.
     const action = new actions.SnsAction(props.topic);
     for (const [name, runbook] of [
       ['scale-for-event', this.scaleForEvent],
       ['emergency-scale-up', this.emergencyScaleUp],
       ['gpu-nodegroup-scale', this.gpuNodegroupScale],
+      ['rollout', this.rollout],
     ] as const) {
       if (!runbook) continue;
       const m = runbook.stateMachine;
@@ -154,6 +165,6 @@ export class Runbooks extends Construct {
   public readonly failureAlarms: cloudwatch.Alarm[] = [];
 
   get stateMachines(): sfn.StateMachine[] {
-    return [this.scaleForEvent, this.emergencyScaleUp, this.gpuNodegroupScale].filter((r) => r !== undefined).map((r) => r.stateMachine);
+    return [this.scaleForEvent, this.emergencyScaleUp, this.gpuNodegroupScale, this.rollout].filter((r) => r !== undefined).map((r) => r.stateMachine);
   }
 }

@@ -47,6 +47,10 @@ interface Prepared {
   readonly intervalMs: number;
   /** A line of progress for a state entered, beyond its name (the rollout's step). */
   readonly progress?: (state: StateEntered) => string | undefined;
+  /** The states worth a line with --wait (a rollout polls and reads alarms every minute of every step). */
+  readonly shown?: (state: StateEntered) => boolean;
+  /** What a second start of the same execution name means, in words. */
+  readonly duplicate?: string;
 }
 
 /** The runbooks' own input checks (lambdas/core/runbook-plan.ts), run here so a bad start changes nothing. */
@@ -87,7 +91,7 @@ async function start(prepared: Prepared, opts: RunbookOptions): Promise<void> {
   // stdout carries the document or the names alone; progress goes to stderr then.
   const say = doc || opts.output === 'name' ? err : out;
   if (result.started) say(`runbook.mlscale/${runbook} started for ${target} (execution ${execution})`);
-  else say(`runbook.mlscale/${runbook} is already running for that incident: execution ${execution} of ${target}; not started again`);
+  else say(`runbook.mlscale/${runbook} is already running for ${prepared.duplicate ?? 'that incident'}: execution ${execution} of ${target}; not started again`);
   if (opts.output === 'name') out(`execution.mlscale/${execution}`);
 
   if (!opts.wait) {
@@ -95,7 +99,7 @@ async function start(prepared: Prepared, opts: RunbookOptions): Promise<void> {
     return;
   }
   say(`following ${execution} (Ctrl-C stops following, not the runbook)`);
-  const final: FollowResult = await followExecution(executionArn, prepared.intervalMs, say, prepared.progress);
+  const final: FollowResult = await followExecution(executionArn, prepared.intervalMs, say, prepared.progress, prepared.shown);
   const took = duration(final.startDate, final.stopDate);
   const failure = final.status === 'SUCCEEDED' ? undefined : [final.error, final.cause].filter(Boolean).join(': ');
   if (doc) {
@@ -168,6 +172,25 @@ function rolloutProgress(steps: readonly number[]) {
   };
 }
 
+/** A rollout's milestones: the plan, each raise, each healthy step, what stopped it, and the end. */
+const ROLLOUT_MILESTONES = new Set([
+  'Plan',
+  'Raise to the step',
+  'Step healthy',
+  'Alarm fired',
+  'Alarm missing',
+  'Alarms unreadable',
+  'Step not ready',
+  'Not raised',
+  'Raise failed',
+  'Status unreadable',
+  'Keep the last healthy step',
+  'Release the hold',
+  'Rolled out',
+  'Rejected',
+]);
+const rolloutShown = (state: StateEntered) => ROLLOUT_MILESTONES.has(state.name);
+
 function rolloutPrepared(first: string, second: string | undefined, opts: RolloutOptions, now: Date): Prepared {
   const steps = parseSteps(opts.steps);
   const holdMinutes = opts.hold !== undefined ? spanMinutes(opts.hold, '--hold') : undefined;
@@ -176,7 +199,7 @@ function rolloutPrepared(first: string, second: string | undefined, opts: Rollou
   const input = { target, steps, ...(holdMinutes !== undefined ? { holdMinutes } : {}), ...(keepMinutes !== undefined ? { keepMinutes } : {}) };
   const execution = executionName(target, 'rollout', minuteStamp(now.toISOString()));
   validate(() => planRollout(input, scope.doc, now, execution));
-  return { runbook: 'rollout', target, input, execution, scope, intervalMs, progress: rolloutProgress(steps) };
+  return { runbook: 'rollout', target, input, execution, scope, intervalMs, progress: rolloutProgress(steps), shown: rolloutShown, duplicate: 'this target in this minute' };
 }
 
 function runbookOptions(cmd: Command): Command {
