@@ -95,8 +95,11 @@ async function main(): Promise<void> {
     ['cold start', async () => coldStartSection()],
     ['synth time', async () => synthSection()],
   ] as const) {
+    // Progress on stderr (stdout carries the document): each section as it starts and how long it took.
+    const started = performance.now();
     console.error(`bench: ${name}...`);
     sections.push(await run());
+    console.error(`bench: ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   const doc = ['# Benchmarks', '', `Machine and date: ${machineLine()}.`, '', 'Regenerate with `npm run bench -- ../shared/traces`.', '', ...sections].join('\n');
   const out = path.join(__dirname, '..', 'docs', 'benchmarks.md');

@@ -18,8 +18,13 @@ export {
   type CpuScalingProps,
   type ConsumerLagScalingProps,
   type QueuePerTaskScalingProps,
+  type LagGrowthScalingProps,
   type LatencyScalingProps,
+  QUEUE_URL_ENV,
+  QUEUE_NAME_ENV,
 } from './constructs/inference-pool';
+export { LagGrowthStepScaling, type LagGrowthStepScalingProps } from './constructs/lag-growth-step-scaling';
+export { BatchQueue, type BatchQueueProps } from './constructs/batch-queue';
 export { EcsPlatform, type EcsPlatformProps } from './constructs/ecs-platform';
 export { GpuCapacityProvider, type GpuCapacityProviderProps } from './constructs/gpu-capacity-provider';
 export { GpuNodeGroups, type GpuNodeGroupsProps, GPU_LABEL, GPU_TAINT } from './constructs/gpu-node-groups';
@@ -61,6 +66,6 @@ export {
 export { loadConfigFile } from './config/load';
 
 // How a config pool becomes an InferencePool, for apps that build pools from the config themselves.
-export { inferencePoolProps, scaleByKind, poolRowProps } from './pool-from-config';
+export { inferencePoolProps, scaleByKind, poolRowProps, queueForPool } from './pool-from-config';
 export { toMetric } from './metrics';
 export { toRetentionDays } from './log-retention';

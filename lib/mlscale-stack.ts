@@ -20,7 +20,8 @@ import { Runbooks } from './constructs/runbooks/runbooks';
 import { ScalingAlarms } from './constructs/scaling-alarms';
 import { ScalingDashboard } from './constructs/scaling-dashboard';
 import { toRetentionDays } from './log-retention';
-import { inferencePoolProps, poolRowProps, scaleByKind } from './pool-from-config';
+import type { BatchQueue } from './constructs/batch-queue';
+import { gpuComputeOf, inferencePoolProps, poolRowProps, queueForPool, scaleByKind } from './pool-from-config';
 
 export interface MlscaleStackProps extends StackProps {
   /** One environment of the config, resolved: `selectEnvironment(parseConfig(json), 'production')`. */
@@ -56,6 +57,8 @@ export class MlscaleStack extends Stack {
   public readonly platform: EcsPlatform;
   /** The pools, in the config's order. */
   public readonly pools: readonly InferencePool[];
+  /** The queues this stack creates for its batch pools (an existing queue is only imported). */
+  public readonly batchQueues: readonly BatchQueue[];
   public readonly alarms: ScalingAlarms;
   public readonly topic: AlarmTopic;
   public readonly dashboard: ScalingDashboard;
@@ -89,8 +92,9 @@ export class MlscaleStack extends Stack {
 
     // GPU capacity is registered with the cluster: only a cluster defined in this app can take it.
     const capacityCluster = ecs.Cluster.isCluster(this.platform.cluster) ? this.platform.cluster : undefined;
+    const batchQueues: BatchQueue[] = [];
     this.pools = env.pools.map((pool) => {
-      const gpu = pool.kind === 'scale-to-zero' && pool.compute.type === 'ec2-gpu' ? pool.compute : undefined;
+      const gpu = gpuComputeOf(pool);
       let capacity: GpuCapacityProvider | undefined;
       if (gpu) {
         if (!capacityCluster) throw new Error(`MlscaleStack ${id}: pool ${pool.name} runs on ec2-gpu, which needs a cluster defined in this app, not an imported one`);
@@ -102,14 +106,22 @@ export class MlscaleStack extends Stack {
           notificationTopic: this.topic.topic,
         });
       }
+      const work = pool.kind === 'batch' ? queueForPool(this, pool, { alarmTopic: this.topic.topic, alarmPrefix: prefix }) : undefined;
+      if (work?.batchQueue) batchQueues.push(work.batchQueue);
       const inferencePool = new InferencePool(
         this,
         `${pool.name}-pool`,
-        inferencePoolProps(pool, { cluster: this.platform.cluster, logRetention, ...(capacity ? { gpuCapacityProvider: capacity.capacityProvider } : {}) }),
+        inferencePoolProps(pool, {
+          cluster: this.platform.cluster,
+          logRetention,
+          ...(capacity ? { gpuCapacityProvider: capacity.capacityProvider } : {}),
+          ...(work ? { queue: work.queue } : {}),
+        }),
       );
       scaleByKind(inferencePool, pool, env.thresholds);
       return inferencePool;
     });
+    this.batchQueues = batchQueues;
 
     if (env.eks && env.eks.nodeGroups.length > 0) {
       this.gpuNodeGroups = new GpuNodeGroups(this, 'GpuNodeGroups', {
@@ -153,6 +165,7 @@ export class MlscaleStack extends Stack {
       dashboardName: prefix,
       alarms: [
         ...this.alarms.alarms.map((a) => a.alarm),
+        ...this.batchQueues.flatMap((q) => (q.deadLetterAlarm ? [q.deadLetterAlarm] : [])),
         ...this.reconciler.alarms,
         ...[this.emergency, this.predictive].flatMap((c) => c?.function.alarms ?? []),
         ...this.runbooks.runbookFunction.alarms,

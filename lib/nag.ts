@@ -1,6 +1,7 @@
 import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { IConstruct } from 'constructs';
 import type { TargetSpec } from '../lambdas/core/config/document';
 
 /**
@@ -51,5 +52,38 @@ export function acknowledgeTopicKey(role: iam.IRole): void {
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
     reason: 'Publishing to the encrypted alarm topic needs kms:GenerateDataKey* and kms:Decrypt, on the topic key only (not any other key).',
+  });
+}
+
+/**
+ * A resource ARN as cdk-nag writes it in an IAM5 finding: the value resolved,
+ * `Ref`s as `<LogicalId>` (pseudo parameters as `<AWS::Region>`), `GetAtt`s as
+ * `<LogicalId.Attribute>`, `Fn::Join`s joined.
+ */
+export function nagResource(scope: IConstruct, value: string): string {
+  const flatten = (node: unknown): string => {
+    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+    if (node !== null && typeof node === 'object') {
+      const o = node as Record<string, unknown>;
+      if (Array.isArray(o['Fn::Join'])) {
+        const [delimiter, items] = o['Fn::Join'] as [string, unknown[]];
+        return items.map(flatten).join(delimiter);
+      }
+      if (o.Ref !== undefined) return `<${flatten(o.Ref)}>`;
+      if (Array.isArray(o['Fn::GetAtt'])) {
+        const [resource, attribute] = o['Fn::GetAtt'] as [unknown, unknown];
+        return `<${flatten(resource)}.${flatten(attribute)}>`;
+      }
+    }
+    return JSON.stringify(node);
+  };
+  return flatten(Stack.of(scope).resolve(value));
+}
+
+/** Task scale-in protection is granted on a cluster's tasks: their ARNs end in IDs ECS assigns at launch. */
+export function acknowledgeTaskArns(role: iam.IRole, taskArns: string): void {
+  Validations.of(role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${nagResource(role, taskArns)}]`,
+    reason: "ecs:UpdateTaskProtection and ecs:GetTaskProtection on this cluster's tasks only; a task's ARN ends in an ID ECS assigns at launch, hence the trailing wildcard.",
   });
 }

@@ -1,24 +1,75 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
 import type { ResolvedPool, Thresholds } from '../lambdas/core/config';
+import { BatchQueue } from './constructs/batch-queue';
 import type { InferencePool, InferencePoolProps } from './constructs/inference-pool';
 import type { PoolRowProps } from './constructs/scaling-dashboard';
 import { toMetric } from './metrics';
 
+type GpuCompute = Extract<Extract<ResolvedPool, { compute: unknown }>['compute'], { type: 'ec2-gpu' }>;
+
+/** The pool's GPU compute, if it runs on GPU capacity (scale-to-zero and batch pools may). */
+export function gpuComputeOf(pool: ResolvedPool): GpuCompute | undefined {
+  return (pool.kind === 'scale-to-zero' || pool.kind === 'batch') && pool.compute.type === 'ec2-gpu' ? pool.compute : undefined;
+}
+
+/** Pools that go to zero: scale-to-zero and batch. */
+export function scalesToZero(pool: ResolvedPool): boolean {
+  return pool.kind === 'scale-to-zero' || pool.kind === 'batch';
+}
+
+/**
+ * A batch pool's queue: the existing one, by name (its ARN built from the
+ * stack's account and region, no lookup: a queue that does not exist is not
+ * found at synth), or a new BatchQueue (encrypted, TLS only, with a
+ * dead-letter queue) whose dead letters notify `alarmTopic`.
+ */
+export function queueForPool(
+  scope: Construct,
+  pool: Extract<ResolvedPool, { kind: 'batch' }>,
+  options: { readonly alarmTopic?: sns.ITopic; readonly alarmPrefix?: string } = {},
+): { readonly queue: sqs.IQueue; readonly batchQueue?: BatchQueue } {
+  const q = pool.queue;
+  if (q.existing) {
+    const queueArn = Stack.of(scope).formatArn({ service: 'sqs', resource: q.name });
+    return { queue: sqs.Queue.fromQueueAttributes(scope, `${pool.name}-queue`, { queueArn, queueName: q.name }) };
+  }
+  const batchQueue = new BatchQueue(scope, `${pool.name}-queue`, {
+    queueName: q.name,
+    maxReceiveCount: q.maxReceiveCount,
+    visibilityTimeout: Duration.seconds(q.visibilityTimeoutSeconds),
+    ...(options.alarmTopic ? { alarmTopic: options.alarmTopic } : {}),
+    ...(options.alarmTopic && options.alarmPrefix ? { deadLetterAlarmName: `${options.alarmPrefix}-${pool.name}-dead-letters` } : {}),
+  });
+  return { queue: batchQueue.queue, batchQueue };
+}
+
 /**
  * A config pool as InferencePool props. What the pool's kind changes here is
  * how it deploys: always-on and demand pools keep all their tasks during a
- * deployment; a scale-to-zero pool trades that for not paying for a second
- * GPU per task, and starts at 0 tasks.
+ * deployment; scale-to-zero and batch pools trade that for not paying for a
+ * second GPU per task, and start at 0 tasks. A batch pool's tasks get its
+ * queue (`queueForPool`) and may protect themselves from scale-in.
  */
 export function inferencePoolProps(
   pool: ResolvedPool,
-  options: { readonly cluster: ecs.ICluster; readonly gpuCapacityProvider?: ecs.AsgCapacityProvider; readonly logRetention?: logs.RetentionDays },
+  options: {
+    readonly cluster: ecs.ICluster;
+    readonly gpuCapacityProvider?: ecs.AsgCapacityProvider;
+    readonly logRetention?: logs.RetentionDays;
+    /** A batch pool's queue. */
+    readonly queue?: sqs.IQueue;
+  },
 ): InferencePoolProps {
-  const gpu = pool.kind === 'scale-to-zero' && pool.compute.type === 'ec2-gpu' ? pool.compute : undefined;
+  const gpu = gpuComputeOf(pool);
   if (gpu && !options.gpuCapacityProvider) throw new Error(`pool ${pool.name}: gpuCapacityProvider is required for ec2-gpu compute`);
-  const toZero = pool.kind === 'scale-to-zero';
+  if (pool.kind === 'batch' && !options.queue) throw new Error(`pool ${pool.name}: a batch pool needs its queue (queueForPool)`);
+  if (pool.kind !== 'batch' && options.queue) throw new Error(`pool ${pool.name}: only batch pools take a queue, not ${pool.kind} pools`);
+  const toZero = scalesToZero(pool);
   return {
     cluster: options.cluster,
     serviceName: pool.name,
@@ -43,6 +94,7 @@ export function inferencePoolProps(
     scaleOutCooldown: Duration.seconds(pool.scaleOutCooldownSeconds),
     scaleInCooldown: Duration.seconds(pool.scaleInCooldownSeconds),
     ...(options.logRetention !== undefined ? { logRetention: options.logRetention } : {}),
+    ...(options.queue ? { queue: options.queue } : {}),
   };
 }
 
@@ -50,11 +102,14 @@ export function inferencePoolProps(
  * The policies each pool kind gets (DESIGN.md, "What is scaled"):
  * - always-on: CPU target tracking, and target tracking on Kafka lag when the
  *   pool's lagScaling says so (with 'drain' the reconciler sizes the pool to
- *   what clears the lag instead);
+ *   what clears the lag instead); with scaleOnLagGrowth, step scale-out on
+ *   the lag's growth rate, sized on the CPU target as the drain floor is;
  * - demand: pending requests per task, and step scale-out on p99 latency;
  * - scale-to-zero: pending requests per task, above the floor the reconciler
  *   owns (1 when work appears, 0 after the idle minutes), so target tracking
- *   can neither take the pool to zero nor keep it from getting there.
+ *   can neither take the pool to zero nor keep it from getting there;
+ * - batch: the same, on the queue's visible messages per task at the pool's
+ *   messagesPerTask.
  */
 export function scaleByKind(target: InferencePool, pool: ResolvedPool, thresholds: Thresholds): void {
   switch (pool.kind) {
@@ -62,6 +117,14 @@ export function scaleByKind(target: InferencePool, pool: ResolvedPool, threshold
       target.scaleOnCpu({ targetUtilizationPercent: thresholds.cpuPercent });
       if (pool.trackConsumerLag && pool.lagScaling === 'target-tracking') {
         target.scaleOnConsumerLag({ lagMetric: toMetric(pool.metrics.consumerLag), targetLag: thresholds.consumerLag });
+      }
+      if (pool.scaleOnLagGrowth) {
+        target.scaleOnLagGrowth({
+          lagMetric: toMetric(pool.metrics.consumerLag),
+          capacityPerTask: pool.capacityPerTask,
+          targetUtilization: thresholds.cpuPercent / 100,
+          startupSeconds: pool.startupSeconds,
+        });
       }
       return;
     case 'demand':
@@ -71,6 +134,9 @@ export function scaleByKind(target: InferencePool, pool: ResolvedPool, threshold
     case 'scale-to-zero':
       target.scaleOnQueuePerTask({ queueMetric: toMetric(pool.metrics.queueDepth), targetPerTask: thresholds.queueDepthPerTask });
       return;
+    case 'batch':
+      target.scaleOnQueuePerTask({ queueMetric: toMetric(pool.metrics.queueDepth), targetPerTask: pool.messagesPerTask });
+      return;
   }
 }
 
@@ -79,10 +145,25 @@ export function poolRowProps(pool: ResolvedPool): PoolRowProps {
   const signal =
     pool.kind === 'always-on'
       ? toMetric(pool.metrics.consumerLag, { label: 'ConsumerLag (max)' })
-      : toMetric(pool.metrics.queueDepth, { label: pool.kind === 'scale-to-zero' ? 'Pending work' : 'Queue depth' });
+      : toMetric(pool.metrics.queueDepth, { label: SIGNAL_LABEL[pool.kind] });
+  const m = pool.metrics;
   return {
     description: pool.kind,
     signal: [signal],
-    latency: [toMetric(pool.metrics.latency, { statistic: 'p95', label: 'p95 ms' }), toMetric(pool.metrics.latency, { statistic: 'p99', label: 'p99 ms' })],
+    latency: [toMetric(m.latency, { statistic: 'p95', label: 'p95 ms' }), toMetric(m.latency, { statistic: 'p99', label: 'p99 ms' })],
+    ...(pool.kind === 'batch' && m.oldestMessageAge
+      ? {
+          queue: {
+            messages: [toMetric(m.work, { label: 'visible' }), ...(m.inFlight ? [toMetric(m.inFlight, { label: 'in flight' })] : [])],
+            oldestMessageAge: [toMetric(m.oldestMessageAge, { label: 'oldest message age (s)' })],
+          },
+        }
+      : {}),
   };
 }
+
+const SIGNAL_LABEL: Record<Exclude<ResolvedPool['kind'], 'always-on'>, string> = {
+  demand: 'Queue depth',
+  'scale-to-zero': 'Pending work',
+  batch: 'Visible messages',
+};

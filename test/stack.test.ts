@@ -4,9 +4,15 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ALARM_KINDS, parseConfig } from '../lambdas/core/config';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ALARM_KINDS, type ConfigInput, parseConfig } from '../lambdas/core/config';
+import { lagGrowthPolicy } from '../lambdas/core/lag-growth';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { MlscaleStack, type MlscaleStackProps } from '../lib/mlscale-stack';
-import { CDK_CONTEXT, exampleConfig, logicalId, synth } from './util';
+import { inferencePoolProps } from '../lib/pool-from-config';
+import { evaluate, principalFromTemplate } from './iam/policy';
+import { CDK_CONTEXT, exampleConfig, logicalId, ROOT, synth } from './util';
 
 type Resource = { Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -406,5 +412,243 @@ describe('Stack: an existing cluster, VPC and topic', () => {
     expect(() => existing((scope) => ({ cluster: ecs.Cluster.fromClusterAttributes(scope, 'Cluster', { clusterName: 'pipestream-production', vpc: vpcOf(scope) }) }), gpu)).toThrow(
       /pool gpu-modules runs on ec2-gpu, which needs a cluster defined in this app/,
     );
+  });
+});
+
+/** config/examples/batch.json: the engine with scaleOnLagGrowth, and a batch pool on Fargate. */
+function batchExample(): ConfigInput {
+  return JSON.parse(readFileSync(path.join(ROOT, 'config', 'examples', 'batch.json'), 'utf8')) as ConfigInput;
+}
+
+describe('Stack: batch pool and lag growth (config/examples/batch.json)', () => {
+  let t: Template;
+  let stack: MlscaleStack;
+  const prefix = 'pipestream-production';
+  const queueName = 'pipestream-production-batch-embedder';
+  beforeAll(() => {
+    ({ template: t, stack } = synth(batchExample(), 'production'));
+  });
+  const policiesOfService = (name: string) => {
+    const service = Object.keys(t.findResources('AWS::ECS::Service', { Properties: { ServiceName: name } }))[0]!;
+    const [targetId] = Object.entries(t.findResources('AWS::ApplicationAutoScaling::ScalableTarget')).find(([, x]) => JSON.stringify(x).includes(`"${service}"`))!;
+    return Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy') as Record<string, Resource>).filter((p) => p.Properties.ScalingTargetId?.Ref === targetId);
+  };
+  const alarmNamed = (name: string) => {
+    const found = Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: name } }) as Record<string, Resource>);
+    expect(found, `alarm ${name}`).toHaveLength(1);
+    return found[0]!.Properties;
+  };
+
+  it('deploys the batch pool like a scale-to-zero pool: Fargate, in place, starting at 0, between 0 and 8 tasks', () => {
+    t.hasResourceProperties('AWS::ECS::Service', {
+      ServiceName: 'batch-embedder',
+      LaunchType: 'FARGATE',
+      DesiredCount: 0,
+      DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 0, MaximumPercent: 100 }),
+    });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 0, MaxCapacity: 8, ResourceId: Match.anyValue() });
+    t.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 0);
+  });
+
+  it('creates its queue from the config: named <pipeline>-<env>-<pool>, encrypted, TLS only, a dead-letter queue after 3 receives, 900 s visibility, 14 days', () => {
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: queueName,
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 900,
+      MessageRetentionPeriod: 1_209_600,
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }),
+    });
+    t.hasResourceProperties('AWS::SQS::Queue', { QueueName: `${queueName}-dlq`, SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+    // Both queues refuse requests without TLS (beside the scalers' own dead-letter queues).
+    const policies = Object.keys(t.findResources('AWS::SQS::QueuePolicy')).filter((id) => id.startsWith('batchembedderqueue'));
+    expect(policies).toHaveLength(2);
+    expect(stack.batchQueues).toHaveLength(1);
+    expect(stack.pools.find((p) => p.serviceName === 'batch-embedder')!.queue).toBe(stack.batchQueues[0]!.queue);
+  });
+
+  it('tracks visible messages per running task at messagesPerTask (20), nothing else', () => {
+    const policies = policiesOfService('batch-embedder');
+    expect(policies).toHaveLength(1);
+    const config = policies[0]!.Properties.TargetTrackingScalingPolicyConfiguration;
+    expect(config.TargetValue).toBe(20);
+    expect(config.CustomizedMetricSpecification.Metrics[0]).toEqual({
+      Id: 'queue',
+      MetricStat: { Metric: { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: queueName }] }, Stat: 'Maximum' },
+      ReturnData: false,
+    });
+  });
+
+  it("gives the worker's task role the queue and its own tasks' scale-in protection, nothing more", () => {
+    const role = principalFromTemplate(t, logicalId(t, 'AWS::IAM::Role', 'batchembedderpoolTaskDefinitionTaskRole'));
+    const queueArn = `arn:aws:sqs:eu-west-1:123456789012:${queueName}`;
+    const task = (cluster: string) => `arn:aws:ecs:eu-west-1:123456789012:task/${cluster}/0123456789abcdef0123456789abcdef`;
+    const allowed = (action: string, resource: string) => evaluate(role, { action, resources: [resource], context: {} }).allowed;
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']) {
+      expect(allowed(action, queueArn), action).toBe(true);
+    }
+    expect(allowed('sqs:SendMessage', queueArn)).toBe(false);
+    expect(allowed('sqs:PurgeQueue', queueArn)).toBe(false);
+    expect(allowed('sqs:ReceiveMessage', `${queueArn}-dlq`)).toBe(false);
+    expect(allowed('ecs:UpdateTaskProtection', task('pipestream-production'))).toBe(true);
+    expect(allowed('ecs:GetTaskProtection', task('pipestream-production'))).toBe(true);
+    expect(allowed('ecs:UpdateTaskProtection', task('pipestream-staging'))).toBe(false);
+    expect(allowed('ecs:StopTask', task('pipestream-production'))).toBe(false);
+    // The always-on pool's tasks get neither.
+    const engine = principalFromTemplate(t, logicalId(t, 'AWS::IAM::Role', 'enginepoolTaskDefinitionTaskRole'));
+    expect(evaluate(engine, { action: 'ecs:UpdateTaskProtection', resources: [task('pipestream-production')], context: {} }).allowed).toBe(false);
+  });
+
+  it('tells the worker containers the queue URL and name', () => {
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Name: 'worker',
+          Environment: [
+            { Name: 'MLSCALE_QUEUE_URL', Value: { Ref: Match.stringLikeRegexp('^batchembedderqueueQueue') } },
+            { Name: 'MLSCALE_QUEUE_NAME', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^batchembedderqueueQueue'), 'QueueName'] } },
+          ],
+        }),
+      ],
+    });
+  });
+
+  it('alarms on the oldest message (AWS/SQS ApproximateAgeOfOldestMessage > 1800 s, 5 of 5) and per-task backlog > 20; no "no requests" alarm', () => {
+    expect(alarmNamed(`${prefix}-batch-embedder-oldestMessageAge`)).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: queueName }],
+      Statistic: 'Maximum',
+      Threshold: 1800,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      TreatMissingData: 'notBreaching',
+    });
+    const backlog = alarmNamed(`${prefix}-batch-embedder-queueDepth`);
+    expect(backlog.Threshold).toBe(20);
+    expect(JSON.stringify(backlog.Metrics)).toContain('"ApproximateNumberOfMessagesVisible"');
+    t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-batch-embedder-noRequests` }, 0);
+    t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmName: `${prefix}-batch-embedder-emergencyLatency` }, 0);
+    // Dead letters reach the operators too.
+    expect(alarmNamed(`${prefix}-batch-embedder-dead-letters`).AlarmActions).toEqual([{ Ref: logicalId(t, 'AWS::SNS::Topic', 'Notifications') }]);
+  });
+
+  it("shows the batch pool's visible and in-flight messages and the oldest message's age on the dashboard", () => {
+    const body = JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'));
+    for (const needle of ['batch-embedder: queue messages and oldest message age (s)', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateAgeOfOldestMessage', 'in flight']) {
+      expect(body).toContain(needle);
+    }
+  });
+
+  it('renders the batch target for the reconciler: its queue and its work', () => {
+    expect(stack.targets.find((x) => x.name === 'batch-embedder')).toMatchObject({
+      pool: 'batch',
+      minCapacity: 0,
+      maxCapacity: 8,
+      queue: queueName,
+      work: { namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: queueName } },
+    });
+  });
+
+  it("steps the engine out on the lag's growth rate, with exactly lagGrowthPolicy()'s numbers, beside CPU tracking", () => {
+    const env = stack.envConfig;
+    const engine = env.pools.find((p) => p.name === 'engine')!;
+    const policy = lagGrowthPolicy({
+      capacityPerTask: engine.capacityPerTask,
+      targetUtilization: env.thresholds.cpuPercent / 100,
+      startupSeconds: engine.startupSeconds,
+      scaleOutCooldownSeconds: engine.scaleOutCooldownSeconds,
+    });
+    const policies = policiesOfService('engine');
+    expect(policies).toHaveLength(2);
+    const step = policies.find((p) => p.Properties.PolicyType === 'StepScaling')!.Properties;
+    expect(step.PolicyName).toBe('engine-lag-growth');
+    expect(step.StepScalingPolicyConfiguration).toMatchObject({
+      AdjustmentType: 'ChangeInCapacity',
+      Cooldown: policy.cooldownSeconds,
+      StepAdjustments: policy.steps.map((s) => ({ MetricIntervalLowerBound: s.lower, ...(s.upper !== undefined ? { MetricIntervalUpperBound: s.upper } : {}), ScalingAdjustment: s.change })),
+    });
+    const [alarmId] = Object.entries(t.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).find(([id]) => id.startsWith('enginepoolLagGrowthStepScalingAlarm'))!;
+    expect((t.findResources('AWS::CloudWatch::Alarm')[alarmId] as Resource).Properties).toMatchObject({
+      Threshold: policy.threshold,
+      EvaluationPeriods: policy.evaluationPeriods,
+      DatapointsToAlarm: policy.datapointsToAlarm,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: expect.stringMatching(/^enginepoolLagGrowthStepScalingPolicy/) }],
+    });
+  });
+});
+
+describe('Stack: batch pool variants', () => {
+  const withBatch = (batch: Record<string, unknown>) => {
+    const config = batchExample();
+    config.pools = config.pools.map((p) => (p.kind === 'batch' ? ({ ...p, ...batch } as typeof p) : p));
+    return config;
+  };
+
+  it('imports an existing queue by name (its ARN from the stack account and region, no lookup) and creates none', () => {
+    const { template: t, stack } = synth(withBatch({ queue: { name: 'jobs-from-elsewhere', existing: true } }));
+    // The scalers' dead-letter queues only.
+    expect(Object.keys(t.findResources('AWS::SQS::Queue')).filter((id) => id.startsWith('batchembedder'))).toEqual([]);
+    expect(Object.keys(t.findResources('AWS::SQS::Queue')).length).toBe(Object.keys(template.findResources('AWS::SQS::Queue')).length);
+    expect(stack.batchQueues).toEqual([]);
+    const role = principalFromTemplate(t, logicalId(t, 'AWS::IAM::Role', 'batchembedderpoolTaskDefinitionTaskRole'));
+    expect(evaluate(role, { action: 'sqs:ReceiveMessage', resources: ['arn:aws:sqs:eu-west-1:123456789012:jobs-from-elsewhere'], context: {} }).allowed).toBe(true);
+    expect(JSON.stringify(t.findResources('AWS::ECS::TaskDefinition'))).toContain('jobs-from-elsewhere');
+    // The alarms and the scaling read the queue's own metrics, by its name.
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: [{ Name: 'QueueName', Value: 'jobs-from-elsewhere' }] });
+  });
+
+  it('runs on GPU capacity with compute ec2-gpu: its own capacity provider, EC2 tasks with a GPU, the GPU alarm', () => {
+    const { template: t } = synth(withBatch({ compute: { type: 'ec2-gpu', instanceType: 'g5.xlarge', gpusPerTask: 1 }, cpu: 3072, memoryMiB: 12288 }));
+    t.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
+    t.hasResourceProperties('AWS::ECS::Service', { ServiceName: 'batch-embedder', DesiredCount: 0, CapacityProviderStrategy: [Match.objectLike({ Weight: 1 })] });
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RequiresCompatibilities: ['EC2'],
+      ContainerDefinitions: [Match.objectLike({ Name: 'worker', ResourceRequirements: [{ Type: 'GPU', Value: '1' }], Environment: Match.arrayWith([Match.objectLike({ Name: 'MLSCALE_QUEUE_URL' })]) })],
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'pipestream-production-batch-embedder-gpuUtilization' });
+  });
+
+  function onImportedCluster(config: ConfigInput) {
+    const environment = parseConfig(config).environments.find((e) => e.name === 'production')!;
+    const app = new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+    const env = { account: '123456789012', region: 'eu-west-1' };
+    const shared = new Stack(app, 'Shared', { env });
+    const vpc = ec2.Vpc.fromVpcAttributes(shared, 'Vpc', {
+      vpcId: 'vpc-0abc1234def567890',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-0b2c3d4e5f6071829'],
+      privateSubnetRouteTableIds: ['rtb-0a1b2c3d4e5f60718', 'rtb-0b2c3d4e5f6071829'],
+    });
+    const cluster = ecs.Cluster.fromClusterAttributes(shared, 'Cluster', { clusterName: 'pipestream-production', vpc });
+    return () => new MlscaleStack(app, 'Inference', { env, environment, cluster });
+  }
+
+  it("works on an imported cluster: task protection on that cluster's tasks, by name", () => {
+    const stack = onImportedCluster(withBatch({ queue: { name: 'jobs', existing: true } }))();
+    const t = Template.fromStack(stack);
+    const role = principalFromTemplate(t, logicalId(t, 'AWS::IAM::Role', 'batchembedderpoolTaskDefinitionTaskRole'));
+    const task = 'arn:aws:ecs:eu-west-1:123456789012:task/pipestream-production/0123456789abcdef0123456789abcdef';
+    expect(evaluate(role, { action: 'ecs:UpdateTaskProtection', resources: [task], context: {} }).allowed).toBe(true);
+    t.resourcePropertiesCountIs('AWS::ECS::Service', { Cluster: 'pipestream-production', ServiceName: 'batch-embedder' }, 1);
+  });
+
+  it('inferencePoolProps refuses a batch pool without its queue, and a queue for another kind of pool', () => {
+    const env = parseConfig(batchExample()).environments.find((e) => e.name === 'production')!;
+    const scope = new Stack(new App(), 'Scope', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const vpc = ec2.Vpc.fromVpcAttributes(scope, 'Vpc', { vpcId: 'vpc-0abc1234def567890', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['subnet-0a1b2c3d4e5f60718'] });
+    const cluster = ecs.Cluster.fromClusterAttributes(scope, 'Cluster', { clusterName: 'pipestream-production', vpc });
+    const queue = sqs.Queue.fromQueueArn(scope, 'Queue', 'arn:aws:sqs:eu-west-1:123456789012:jobs');
+    const [engine, batch] = [env.pools.find((p) => p.kind === 'always-on')!, env.pools.find((p) => p.kind === 'batch')!];
+    expect(() => inferencePoolProps(batch, { cluster })).toThrow(/pool batch-embedder: a batch pool needs its queue/);
+    expect(() => inferencePoolProps(engine, { cluster, queue })).toThrow(/pool engine: only batch pools take a queue, not always-on pools/);
+    expect(inferencePoolProps(batch, { cluster, queue })).toMatchObject({ queue, minCapacity: 0, desiredCount: 0, minHealthyPercent: 0, maxHealthyPercent: 100 });
+  });
+
+  it('refuses a GPU batch pool on an imported cluster with a clear message, as for scale-to-zero', () => {
+    const build = onImportedCluster(withBatch({ compute: { type: 'ec2-gpu', instanceType: 'g5.xlarge', gpusPerTask: 1 } }));
+    expect(build).toThrow(/MlscaleStack Inference: pool batch-embedder runs on ec2-gpu, which needs a cluster defined in this app, not an imported one/);
   });
 });

@@ -1,15 +1,23 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULTS } from '../../lambdas/core/config/defaults';
+import { DEFAULT_STARTUP_SECONDS, DEFAULTS } from '../../lambdas/core/config/defaults';
+import { lagGrowthPolicy } from '../../lambdas/core/lag-growth';
 import { ECS_DIMENSION_NAME } from '../../lambdas/core/names';
 import { DEFAULT_LOG_RETENTION } from '../log-retention';
 import { taskCountMetric } from '../metrics';
+import { acknowledgeTaskArns } from '../nag';
+import { LagGrowthStepScaling } from './lag-growth-step-scaling';
+
+/** The environment variables a pool with a queue gives every container: where its work is. */
+export const QUEUE_URL_ENV = 'MLSCALE_QUEUE_URL';
+export const QUEUE_NAME_ENV = 'MLSCALE_QUEUE_NAME';
 
 /** One container of a pool's task. */
 export interface InferenceContainerProps {
@@ -108,6 +116,24 @@ export interface InferencePoolProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The SQS queue the tasks work off (a batch pool): one built here (see
+   * `BatchQueue`) or an existing one (`sqs.Queue.fromQueueAttributes`). The
+   * task role may receive, delete and change the visibility of its messages,
+   * and every container gets `MLSCALE_QUEUE_URL` and `MLSCALE_QUEUE_NAME`.
+   * Scale on it with `scaleOnQueuePerTask` and the queue's
+   * ApproximateNumberOfMessagesVisible.
+   * @default - no queue
+   */
+  readonly queue?: sqs.IQueue;
+  /**
+   * Let each task set its own scale-in protection through the ECS agent
+   * endpoint (`$ECS_AGENT_URI/task-protection/v1/state`): the task role gets
+   * `ecs:UpdateTaskProtection` and `ecs:GetTaskProtection` on this cluster's
+   * tasks, so a worker mid-message is not stopped by a scale-in.
+   * @default - true with a queue, else false
+   */
+  readonly taskProtection?: boolean;
 }
 
 /** Cooldowns of one target tracking policy. */
@@ -137,6 +163,25 @@ export interface QueuePerTaskScalingProps extends PolicyCooldownProps {
   readonly targetPerTask: number;
 }
 
+export interface LagGrowthScalingProps {
+  /** The consumer group's lag, a plain metric; the policy reads it at statistic Maximum, one-minute period. */
+  readonly lagMetric: cloudwatch.IMetric;
+  /** Messages per second one task serves while latency holds. */
+  readonly capacityPerTask: number;
+  /** Share of a task's capacity to plan for, above 0 and at most 1: e.g. the CPU target / 100. */
+  readonly targetUtilization: number;
+  /**
+   * Seconds from "desired + 1" to a task serving; with the alarm's window it sets the policy's cooldown.
+   * @default - 60 on Fargate, 300 on GPU capacity
+   */
+  readonly startupSeconds?: number;
+  /**
+   * The shortest cooldown the policy may have.
+   * @default - the pool's scaleOutCooldown
+   */
+  readonly scaleOutCooldown?: Duration;
+}
+
 export interface LatencyScalingProps {
   /** The latency to step on, at the statistic that matters (p99), in milliseconds. */
   readonly latencyMetric: cloudwatch.IMetric;
@@ -150,9 +195,9 @@ export interface LatencyScalingProps {
  * One pool of inference tasks: an ECS service (Fargate, or EC2 GPU capacity),
  * its task definition, log group and Application Auto Scaling target. It
  * scales on nothing until a verb adds a policy: `scaleOnCpu`,
- * `scaleOnConsumerLag`, `scaleOnQueuePerTask`, `scaleOnLatency`. Each returns
- * the policy it made; several target tracking policies scale out when any
- * asks and in only when all agree.
+ * `scaleOnConsumerLag`, `scaleOnLagGrowth`, `scaleOnQueuePerTask`,
+ * `scaleOnLatency`. Each returns the policy it made; several target tracking
+ * policies scale out when any asks and in only when all agree.
  *
  * With an mlscale Reconciler in the app, min, max and desired are its to
  * write at run time (from holds). Scale through the verbs, not through
@@ -170,9 +215,17 @@ export class InferencePool extends Construct {
   public readonly scalableTarget: appscaling.ScalableTarget;
   /** `service/<cluster>/<service>`: the Application Auto Scaling resource ID. */
   public readonly resourceId: string;
+  /** The queue the tasks work off, if any. */
+  public readonly queue?: sqs.IQueue;
+  /** Whether the tasks may set their own scale-in protection. */
+  public readonly taskProtection: boolean;
+  /** `arn:<partition>:ecs:<region>:<account>:task/<cluster>/*`: the pool's tasks (and the cluster's other tasks). */
+  public readonly taskArns: string;
 
+  private readonly gpu: boolean;
   private _cpuPolicy?: appscaling.TargetTrackingScalingPolicy;
   private _consumerLagPolicy?: appscaling.TargetTrackingScalingPolicy;
+  private _lagGrowthScaling?: LagGrowthStepScaling;
   private _queuePerTaskPolicy?: appscaling.CfnScalingPolicy;
   private _latencyPolicy?: appscaling.StepScalingPolicy;
 
@@ -190,6 +243,16 @@ export class InferencePool extends Construct {
     const memoryMiB = props.memoryLimitMiB ?? DEFAULTS.pool.memoryMiB;
     const stopTimeout = props.stopTimeout ?? Duration.seconds(DEFAULTS.pool.stopTimeoutSeconds);
     const gpu = props.gpuCapacityProvider ? { provider: props.gpuCapacityProvider, gpusPerTask: props.gpusPerTask ?? 1 } : undefined;
+    this.gpu = gpu !== undefined;
+    this.queue = props.queue;
+    this.taskProtection = props.taskProtection ?? props.queue !== undefined;
+    this.taskArns = Stack.of(this).formatArn({
+      service: 'ecs',
+      resource: 'task',
+      resourceName: `${props.cluster.clusterName}/*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    const queueEnvironment = props.queue ? { [QUEUE_URL_ENV]: props.queue.queueUrl, [QUEUE_NAME_ENV]: props.queue.queueName } : undefined;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
@@ -216,16 +279,30 @@ export class InferencePool extends Construct {
         // The first container is the model server; it gets the GPUs.
         ...(gpu && i === 0 ? { gpuCount: gpu.gpusPerTask } : {}),
         portMappings: (c.containerPorts ?? []).map((containerPort) => ({ containerPort })),
+        ...(queueEnvironment ? { environment: queueEnvironment } : {}),
         stopTimeout,
         logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: props.serviceName }),
       });
     });
 
-    if (gpu) {
+    const environment = [
+      ...(gpu ? ['AWS_REGION, which CDK adds to awsvpc EC2 tasks because they cannot reach instance metadata'] : []),
+      ...(queueEnvironment ? [`${QUEUE_URL_ENV} and ${QUEUE_NAME_ENV}, the queue the workers read`] : []),
+    ];
+    if (environment.length > 0) {
       Validations.of(this.taskDefinition).acknowledge({
         id: 'AwsSolutions-ECS2',
-        reason: 'The only environment variable is AWS_REGION, which CDK adds to awsvpc EC2 tasks because they cannot reach instance metadata; no secrets.',
+        reason: `The only environment variable${queueEnvironment ? 's are' : ' is'} ${environment.join(', and ')}; no secrets.`,
       });
+    }
+
+    if (props.queue) props.queue.grantConsumeMessages(this.taskDefinition.taskRole);
+    if (this.taskProtection) {
+      // A worker marks itself protected while it holds a message; the agent endpoint calls ECS with the task role.
+      this.taskDefinition.addToTaskRolePolicy(
+        new iam.PolicyStatement({ actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'], resources: [this.taskArns] }),
+      );
+      acknowledgeTaskArns(this.taskDefinition.taskRole, this.taskArns);
     }
 
     const common = {
@@ -288,6 +365,39 @@ export class InferencePool extends Construct {
       ...this.cooldowns(props),
     });
     return this._consumerLagPolicy;
+  }
+
+  /**
+   * Step scale-out on the growth rate of a consumer group's lag (Pipestream:
+   * "scale on lag growth rate, not absolute lag"): an alarm on `RATE(lag)`
+   * adds tasks in steps of a task's worth of growth, before the absolute lag
+   * is high, and a draining backlog adds nothing. Never scales in. The numbers
+   * are `lagGrowthPolicy()`'s (lambdas/core/lag-growth.ts), which the
+   * simulator models too.
+   */
+  scaleOnLagGrowth(props: LagGrowthScalingProps): LagGrowthStepScaling {
+    const errors: string[] = [];
+    const known = (n: number | undefined): n is number => n !== undefined && !Token.isUnresolved(n);
+    if (known(props.capacityPerTask) && !(props.capacityPerTask > 0)) errors.push(`capacityPerTask must be > 0, got ${props.capacityPerTask}`);
+    if (known(props.targetUtilization) && !(props.targetUtilization > 0 && props.targetUtilization <= 1)) {
+      errors.push(`targetUtilization must be above 0 and at most 1, got ${props.targetUtilization}`);
+    }
+    if (known(props.startupSeconds) && !(props.startupSeconds >= 0)) errors.push(`startupSeconds must be >= 0, got ${props.startupSeconds}`);
+    if (errors.length > 0) throw new Error(`InferencePool ${this.node.id}: scaleOnLagGrowth: ${errors.join('; ')}`);
+    const policy = lagGrowthPolicy({
+      capacityPerTask: props.capacityPerTask,
+      targetUtilization: props.targetUtilization,
+      startupSeconds: props.startupSeconds ?? DEFAULT_STARTUP_SECONDS[this.gpu ? 'ec2-gpu' : 'fargate'],
+      scaleOutCooldownSeconds: (props.scaleOutCooldown ?? this.scaleOutCooldown).toSeconds(),
+    });
+    this._lagGrowthScaling = new LagGrowthStepScaling(this, 'LagGrowthStepScaling', {
+      scalingTarget: this.scalableTarget,
+      lagMetric: props.lagMetric,
+      policy,
+      policyName: `${this.serviceName}-lag-growth`,
+      subject: this.serviceName,
+    });
+    return this._lagGrowthScaling;
   }
 
   /**
@@ -372,6 +482,11 @@ export class InferencePool extends Construct {
   /** The policy `scaleOnConsumerLag` added, if any. */
   get consumerLagPolicy(): appscaling.TargetTrackingScalingPolicy | undefined {
     return this._consumerLagPolicy;
+  }
+
+  /** The step policy and alarm `scaleOnLagGrowth` added, if any. */
+  get lagGrowthScaling(): LagGrowthStepScaling | undefined {
+    return this._lagGrowthScaling;
   }
 
   /** The policy `scaleOnQueuePerTask` added, if any. */

@@ -28,6 +28,15 @@ export interface PoolRowProps {
   readonly signal: readonly cloudwatch.IMetric[];
   /** The pool's latency (p95, p99), on the right axis. */
   readonly latency: readonly cloudwatch.IMetric[];
+  /**
+   * A batch pool's queue: its messages (visible, in flight) on the left axis and the
+   * age of its oldest message, in seconds, on the right, in a widget of their own.
+   * @default - no queue widget
+   */
+  readonly queue?: {
+    readonly messages: readonly cloudwatch.IMetric[];
+    readonly oldestMessageAge: readonly cloudwatch.IMetric[];
+  };
 }
 
 const WIDTH = 24;
@@ -60,11 +69,23 @@ export class ScalingDashboard extends Construct {
     }
   }
 
-  /** A row for one pool: desired vs running tasks, CPU and memory, its scaling signal and latency. */
+  /** A row for one pool: desired vs running tasks, CPU and memory, its scaling signal and latency, and its queue if it has one. */
   addPool(pool: InferencePool, props: PoolRowProps): void {
     const name = pool.serviceName;
-    const third = WIDTH / 3;
+    const third = WIDTH / (props.queue ? 4 : 3);
     const heading = `${props.description ? `${props.description}, ` : ''}${pool.minCapacity}-${pool.maxCapacity} tasks`;
+    const queue = props.queue
+      ? [
+          new cloudwatch.GraphWidget({
+            title: `${name}: queue messages and oldest message age (s)`,
+            left: [...props.queue.messages],
+            right: [...props.queue.oldestMessageAge],
+            leftYAxis: { min: 0 },
+            rightYAxis: { min: 0 },
+            width: third,
+          }),
+        ]
+      : [];
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({ markdown: `### ${name} (${heading})`, width: WIDTH, height: 1 }),
       new cloudwatch.GraphWidget({
@@ -87,6 +108,7 @@ export class ScalingDashboard extends Construct {
         rightYAxis: { min: 0 },
         width: third,
       }),
+      ...queue,
     );
   }
 

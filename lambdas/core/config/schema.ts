@@ -198,7 +198,7 @@ export const scaleToZeroPoolSchema = z.strictObject({
 /** The SQS queue a batch pool works off. */
 export const batchQueueSchema = z.strictObject({
   /** Queue name. @default - `<pipeline>-<environment>-<pool>` */
-  name: z.optional(matching(/^[A-Za-z0-9_-]{1,75}(\.fifo)?$/, 'must be an SQS queue name: up to 80 of A-Z, a-z, 0-9, "-" and "_" (".fifo" at the end for FIFO)')),
+  name: z.optional(matching(/^(?:[A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$/, 'must be an SQS queue name: up to 80 of A-Z, a-z, 0-9, "-" and "_" (".fifo" at the end for FIFO)')),
   /** The queue exists already (give its name); otherwise the stack creates it, encrypted, with a dead-letter queue. */
   existing: z._default(z.boolean(), false),
   /** Receives of one message before it goes to the dead-letter queue (created queues). */
