@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { selectEnvironment } from '../lambdas/core/config';
-import { loadConfigFile } from '../lib/config/load';
+import { loadConfigFile } from '../lambdas/core/config/load';
 import { compare } from '../src/sim/compare';
 import { simPoolFrom, type SimPool } from '../src/sim/sim-config';
 import { ForecastCache, simulate, type ForecastStats } from '../src/sim/simulate';

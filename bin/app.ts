@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // CDK entry point: `npx cdk synth [-c env=production] [-c config=path/to/mlscale.json]`.
-import { DEFAULT_CONFIG_PATH } from '../lib/config/load';
+import { DEFAULT_CONFIG_PATH } from '../lambdas/core/config/load';
 import { ConfigError, MlscaleApp } from '../lib/index';
 
 try {

@@ -8,7 +8,7 @@ import { ConfigError, loadConfigFile, MlscaleApp } from '../lib/index';
 import { summarize } from '../lib/summary';
 
 try {
-  const config = loadConfigFile(process.argv[2] ? path.resolve(process.argv[2]) : undefined);
+  const config = process.argv[2] ? loadConfigFile(path.resolve(process.argv[2]), process.argv[2]) : loadConfigFile();
   const outdir = mkdtempSync(path.join(tmpdir(), 'mlscale-synth-'));
   const app = new MlscaleApp({ config, outdir, context: cdkJsonContext() });
   const assembly = app.synth();

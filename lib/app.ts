@@ -3,7 +3,7 @@ import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { ParsedConfig } from '../lambdas/core/config';
 import { selectEnvironment } from '../lambdas/core/config';
-import { loadConfigFile } from './config/load';
+import { loadConfigFile } from '../lambdas/core/config/load';
 import { MlscaleStack } from './mlscale-stack';
 
 export interface MlscaleAppProps extends AppProps {
@@ -37,7 +37,7 @@ export class MlscaleApp extends App {
     super(appProps);
     const file = (this.node.tryGetContext('config') as string | undefined) ?? path.join('config', 'mlscale.json');
     this.stacks = addMlscaleStacks(this, {
-      config: config ?? loadConfigFile(path.resolve(file)),
+      config: config ?? loadConfigFile(path.resolve(file), file),
       environment: environment ?? (this.node.tryGetContext('env') as string | undefined),
       nag: nag ?? true,
     });

@@ -63,7 +63,7 @@ export {
   renderTargetsDocument,
   documentFor,
 } from '../lambdas/core/config';
-export { loadConfigFile } from './config/load';
+export { loadConfigFile } from '../lambdas/core/config/load';
 
 // How a config pool becomes an InferencePool, for apps that build pools from the config themselves.
 export { inferencePoolProps, scaleByKind, poolRowProps, queueForPool } from './pool-from-config';

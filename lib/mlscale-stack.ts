@@ -6,7 +6,7 @@ import type { Construct } from 'constructs';
 import type { ResolvedEnvironment } from '../lambdas/core/config';
 import type { TargetSpec } from '../lambdas/core/config/document';
 import { documentFor } from '../lambdas/core/config/render';
-import { GPU_INSTANCES } from '../lambdas/core/instances';
+import { GPU_INSTANCES } from '../lambdas/core/config/instances';
 import { AlarmTopic } from './constructs/alarm-topic';
 import { EcsPlatform } from './constructs/ecs-platform';
 import { EmergencyScaler } from './constructs/emergency-scaler';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alarmSpecsForPool } from '../lambdas/core/alarm-specs';
+import { alarmSpecsForPool } from '../lambdas/core/config/alarm-specs';
 import { ConfigError, type ConfigInput, documentFor, parseConfig, selectEnvironment } from '../lambdas/core/config';
 import { isScaleToZero } from '../lambdas/core/config/document';
 import { exampleConfig } from './util';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type ConfigInput, parseConfig, selectEnvironment } from '../lambdas/core/config';
-import { loadConfigFile } from '../lib/config/load';
+import { loadConfigFile } from '../lambdas/core/config/load';
 import { exampleConfig } from './util';
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -270,6 +270,12 @@ describe('config: files', () => {
 
   it('rejects a missing file', () => {
     expect(() => loadConfigFile(path.join(dir, 'absent.json'))).toThrow(/absent\.json: cannot read the file \(ENOENT\)/);
+  });
+
+  it('names a missing file exactly as it was given, absolute or relative (never rewritten relative to the working directory)', () => {
+    const absolute = path.join(dir, 'nowhere', 'mlscale.json');
+    expect(() => loadConfigFile(absolute)).toThrow(`Invalid ${absolute}: cannot read the file (ENOENT)`);
+    expect(() => loadConfigFile(path.resolve('../elsewhere/mlscale.json'), '../elsewhere/mlscale.json')).toThrow('Invalid ../elsewhere/mlscale.json: cannot read the file (ENOENT)');
   });
 });
 

@@ -4,7 +4,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { alarmName } from '../../lambdas/core/names';
-import { alarmSpecsForPool, type AlarmSpec } from '../../lambdas/core/alarm-specs';
+import { alarmSpecsForPool, type AlarmSpec } from '../../lambdas/core/config/alarm-specs';
 import type { AlarmKind, ResolvedPool, Thresholds } from '../../lambdas/core/config';
 import { taskCountMetric, toMetric } from '../metrics';
 
@@ -46,7 +46,7 @@ const COMPARISON: Record<AlarmSpec['comparison'], cloudwatch.ComparisonOperator>
 export { alarmName } from '../../lambdas/core/names';
 
 /**
- * The runbook alarms of every pool (rules in lambdas/core/alarm-specs.ts),
+ * The runbook alarms of every pool (rules in lambdas/core/config/alarm-specs.ts),
  * each notifying the operators' topic.
  */
 export class ScalingAlarms extends Construct {

@@ -1,13 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { DynamoHoldStore, type HoldStore } from '../../lambdas/aws/holds-store';
 import { isAwsError } from '../../lambdas/aws/send';
-import { parseConfig, type ParsedConfig, type ResolvedEnvironment } from '../../lambdas/core/config';
+import type { ParsedConfig, ResolvedEnvironment } from '../../lambdas/core/config';
 import type { Hold } from '../../lambdas/core/holds';
 import { documentFor } from '../../lambdas/core/config/render';
 import type { TargetSpec, TargetsDocument } from '../../lambdas/core/config/document';
-import { DEFAULT_CONFIG_PATH } from '../../lib/config/load';
+import { ConfigFileUnreadable, DEFAULT_CONFIG_PATH, loadConfigFile } from '../../lambdas/core/config/load';
 import { CliError } from './errors';
 import { argumentOf, checkName, parseResource, type Kind, type ResourceRef } from './resource';
 
@@ -43,7 +43,7 @@ export function scopeOptions(cmd: Command): Command {
     .option('-n, --namespace <namespace>', 'ECS cluster (services) or EKS cluster (node groups) (default: $MLSCALE_NAMESPACE, else the environment\'s cluster)');
 }
 
-/** Read, parse and validate the config; a missing file is named as it was given. */
+/** Read, parse and validate the config (the shared loader); a missing file is named as it was given. */
 export function loadConfig(configOpt: string | undefined): { file: string; shown: string; parsed: ParsedConfig } {
   let file: string;
   let shown: string;
@@ -55,19 +55,13 @@ export function loadConfig(configOpt: string | undefined): { file: string; shown
     file = existsSync(local) ? local : DEFAULT_CONFIG_PATH;
     shown = path.relative(process.cwd(), file) || file;
   }
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    return { file, shown, parsed: loadConfigFile(file, shown) };
   } catch (err) {
-    throw new CliError(`cannot read config ${shown} (${(err as NodeJS.ErrnoException).code ?? String(err)}; see --config)`);
+    // The CLI's own wording for a file that is not there: it can point at the flag.
+    if (err instanceof ConfigFileUnreadable) throw new CliError(`cannot read config ${shown} (${err.code}; see --config)`);
+    throw err;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new CliError(`Invalid ${shown}: not valid JSON (${(err as Error).message})`);
-  }
-  return { file, shown, parsed: parseConfig(json, shown) };
 }
 
 /** The environment `--env` names: production, else the first. */

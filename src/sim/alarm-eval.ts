@@ -2,7 +2,7 @@
  * CloudWatch alarm evaluation over simulated one-minute datapoints: M of N
  * breaching datapoints, with the alarm's treatment of missing data.
  */
-import type { AlarmSpec } from '../../lambdas/core/alarm-specs';
+import type { AlarmSpec } from '../../lambdas/core/config/alarm-specs';
 import { asSeries, type SeriesLike } from './target-tracking';
 
 export type AlarmState = 'ALARM' | 'OK' | 'INSUFFICIENT_DATA';

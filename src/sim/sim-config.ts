@@ -1,6 +1,6 @@
 import type { PeakHours, PlannedEvent, ResolvedEnvironment, ResolvedPool, Thresholds } from '../../lambdas/core/config';
-import { alarmSpecsForPool, type AlarmSpec } from '../../lambdas/core/alarm-specs';
-import { GPU_INSTANCES } from '../../lambdas/core/instances';
+import { alarmSpecsForPool, type AlarmSpec } from '../../lambdas/core/config/alarm-specs';
+import { GPU_INSTANCES } from '../../lambdas/core/config/instances';
 import { lagGrowthPolicy, type LagGrowthPolicy } from '../../lambdas/core/lag-growth';
 
 /** The values `--tune` searches; everything else comes from the config as it is. */
@@ -50,7 +50,7 @@ export interface SimPool {
   readonly batch?: {
     readonly messagesPerTask: number;
     readonly maxMessageAgeSeconds: number;
-    /** The `oldestMessageAge` alarm (lambdas/core/alarm-specs.ts). */
+    /** The `oldestMessageAge` alarm (lambdas/core/config/alarm-specs.ts). */
     readonly ageAlarm: AlarmSpec | undefined;
   };
 }

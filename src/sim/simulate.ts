@@ -31,7 +31,7 @@ import { holderKind, isActive, NOT_SUSPENDED, type Hold, type HolderKind, type S
 import { reconcile, type Reconciliation } from '../../lambdas/core/reconcile';
 import { scheduleHolds, type Schedules } from '../../lambdas/core/schedules';
 import { idleVerdict, lookbackMinutes, wakeHold, workState } from '../../lambdas/core/work';
-import type { AlarmSpec } from '../../lambdas/core/alarm-specs';
+import type { AlarmSpec } from '../../lambdas/core/config/alarm-specs';
 import { evaluateAlarm } from './alarm-eval';
 import { FlapCounter } from './flap-counter';
 import { LagGrowthScaling } from './lag-growth';
@@ -184,7 +184,7 @@ function baseP95(sim: SimPool): number {
   const t = sim.thresholds;
   const { pool } = sim;
   if (pool.kind === 'always-on') return 0.4 * t.p95Ms;
-  // A batch pool's latency budget is its module's, as its alarms have it (lambdas/core/alarm-specs.ts).
+  // A batch pool's latency budget is its module's, as its alarms have it (lambdas/core/config/alarm-specs.ts).
   const cpuModule = pool.kind === 'demand' || (pool.kind === 'batch' && pool.compute.type === 'fargate');
   return (0.4 * (cpuModule ? t.cpuModuleP99Ms : t.gpuModuleP99Ms)) / 1.5;
 }

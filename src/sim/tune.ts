@@ -10,7 +10,7 @@
  *
  * The trace is held in memory here (each candidate replays the first half).
  */
-import { alarmSpecsForPool } from '../../lambdas/core/alarm-specs';
+import { alarmSpecsForPool } from '../../lambdas/core/config/alarm-specs';
 import type { SimPool, Tunables } from './sim-config';
 import { ForecastCache, runLockstep, simulate, type PolicyResult } from './simulate';
 import { sliceTrace, streamOf, type MinuteTrace } from './trace';

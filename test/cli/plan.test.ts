@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { GPU_INSTANCES } from '../../lambdas/core/instances';
+import { GPU_INSTANCES } from '../../lambdas/core/config/instances';
 import { main, userArgs } from '../../src/cli/main';
 import { planCapacity } from '../../src/cli/plan/capacity-plan';
 import { loadPlanTable, type Profile } from '../../src/cli/plan/plan-table';
@@ -76,7 +76,7 @@ describe('capacity arithmetic', () => {
 });
 
 describe('the shipped plan table', () => {
-  it('loads, lists every GPU instance of lambdas/core/instances.ts at its price, and Fargate sizes priced per vCPU and GB', () => {
+  it('loads, lists every GPU instance of lambdas/core/config/instances.ts at its price, and Fargate sizes priced per vCPU and GB', () => {
     const table = loadPlanTable();
     const gpus = table.profiles.filter((p) => p.kind === 'gpu');
     expect(gpus.map((p) => p.name).sort()).toEqual(Object.keys(GPU_INSTANCES).sort());
@@ -167,8 +167,11 @@ describe('mlscale plan', () => {
 
   it('names the bad field of a broken table', async () => {
     const broken = { ...SMALL_TABLE, profiles: [{ ...SMALL_TABLE.profiles[0], memoryMiB: 1000 }, { ...SMALL_TABLE.profiles[2], instanceType: 'x9.huge' }] };
-    const r = await run('plan', '--rps', '10', '--table', tableFile(broken));
-    expectOneLineError(r, /^Error: Invalid .*table\.json: profiles\[0\]: memoryMiB 1000 does not fit cpu 1024 on Fargate .*; profiles\[1\]\.instanceType: 'x9\.huge' is not in lambdas\/core\/instances\.ts; give usdPerHour$/);
+    const file = tableFile(broken);
+    const r = await run('plan', '--rps', '10', '--table', file);
+    // The file as it was given, not rewritten relative to the working directory.
+    expect(r.stderr.startsWith(`Error: Invalid ${file}: `)).toBe(true);
+    expectOneLineError(r, /^Error: Invalid .*table\.json: profiles\[0\]: memoryMiB 1000 does not fit cpu 1024 on Fargate .*; profiles\[1\]\.instanceType: 'x9\.huge' is not in lambdas\/core\/config\/instances\.ts; give usdPerHour$/);
     expectOneLineError(await run('plan', '--rps', '10', '--table', tableFile('{ not json')), /^Error: Invalid .*table\.json: not valid JSON/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AlarmSpec, MissingData } from '../../lambdas/core/alarm-specs';
+import type { AlarmSpec, MissingData } from '../../lambdas/core/config/alarm-specs';
 import { evaluateAlarm } from '../../src/sim/alarm-eval';
 
 function alarm(overrides: Partial<AlarmSpec> = {}): AlarmSpec {

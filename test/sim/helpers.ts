@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig, selectEnvironment, type ConfigInput } from '../../lambdas/core/config';
-import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../lib/config/load';
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../lambdas/core/config/load';
 import { simPoolFrom, type SimPool, type Tunables } from '../../src/sim/sim-config';
 import type { Timeline } from '../../src/sim/simulate';
 import { parseTrace, type MinuteTrace } from '../../src/sim/trace';

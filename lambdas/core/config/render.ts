@@ -1,4 +1,4 @@
-import { alarmSpecsForPool } from '../alarm-specs';
+import { alarmSpecsForPool } from './alarm-specs';
 import type { ResolvedEnvironment } from './resolve';
 import { HEALTH_ALARM_KINDS } from './schema';
 import { alarmName, holdsTableName } from '../names';

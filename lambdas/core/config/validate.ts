@@ -2,7 +2,7 @@ import { configSchema, type MlscaleConfig } from './schema';
 import { ConfigError, type ConfigProblem, problemsFromZod } from './errors';
 import { fargateSizeProblem } from './fargate';
 import { resolveEnvironment, type ResolvedEnvironment } from './resolve';
-import { GPU_INSTANCES } from '../instances';
+import { GPU_INSTANCES } from './instances';
 
 export interface ParsedConfig {
   readonly config: MlscaleConfig;

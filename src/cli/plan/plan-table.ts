@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, problemsFromZod } from '../../../lambdas/core/config/errors';
 import { fargateSizeProblem } from '../../../lambdas/core/config/fargate';
-import { GPU_INSTANCES } from '../../../lambdas/core/instances';
+import { GPU_INSTANCES } from '../../../lambdas/core/config/instances';
 
 /** The shipped table (docs/plan.md explains every number and where it comes from). */
 export const DEFAULT_PLAN_TABLE = path.join(__dirname, '..', '..', '..', 'config', 'plan-table.json');
@@ -64,7 +64,7 @@ export interface PlanTable {
 
 const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
 
-/** Check a parsed table and resolve prices: Fargate from vCPU and memory, GPU from lambdas/core/instances.ts unless given. */
+/** Check a parsed table and resolve prices: Fargate from vCPU and memory, GPU from lambdas/core/config/instances.ts unless given. */
 export function resolvePlanTable(input: unknown, source: string): PlanTable {
   const parsed = tableSchema.safeParse(input);
   if (!parsed.success) throw new ConfigError(source, problemsFromZod(parsed.error));
@@ -83,7 +83,7 @@ export function resolvePlanTable(input: unknown, source: string): PlanTable {
     }
     const instance = GPU_INSTANCES[p.instanceType];
     if (!instance && p.usdPerHour === undefined) {
-      problems.push({ path: `profiles[${i}].instanceType`, message: `'${p.instanceType}' is not in lambdas/core/instances.ts; give usdPerHour` });
+      problems.push({ path: `profiles[${i}].instanceType`, message: `'${p.instanceType}' is not in lambdas/core/config/instances.ts; give usdPerHour` });
     }
     const size = instance ? `${instance.gpus}x${instance.gpuModel}/${instance.gpuMemoryGiB / instance.gpus}GiB` : p.instanceType;
     return { ...base, size, usdPerHour: p.usdPerHour ?? instance?.usdPerHour ?? 0 };
@@ -92,8 +92,9 @@ export function resolvePlanTable(input: unknown, source: string): PlanTable {
   return { source, workload: t.workload, region: t.pricing.region, profiles };
 }
 
+/** Read a plan table; messages name the file as it was given (the default one relative to the working directory). */
 export function loadPlanTable(file: string = DEFAULT_PLAN_TABLE): PlanTable {
-  const source = path.relative(process.cwd(), file) || file;
+  const source = file === DEFAULT_PLAN_TABLE ? path.relative(process.cwd(), file) || file : file;
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));

@@ -1,4 +1,4 @@
-import type { AlarmKind, MetricRef, ResolvedPool, Thresholds } from './config';
+import type { AlarmKind, MetricRef, ResolvedPool, Thresholds } from '.';
 
 export type MissingData = 'missing' | 'notBreaching' | 'breaching' | 'ignore';
 
