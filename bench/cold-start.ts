@@ -32,7 +32,7 @@ function importMs(file: string, runs: number): number {
   return times[Math.floor(times.length / 2)]!;
 }
 
-export function measureColdStarts(handlers = ['scale-to-zero', 'emergency', 'predictive'], runs = 7): ColdStartResult[] {
+export function measureColdStarts(handlers = ['reconcile', 'emergency', 'predictive', 'runbook'], runs = 7): ColdStartResult[] {
   const out = mkdtempSync(path.join(tmpdir(), 'mlscale-cold-'));
   return handlers.map((handler) => {
     const outfile = path.join(out, handler, 'index.js');

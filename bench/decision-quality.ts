@@ -37,6 +37,7 @@ export interface QualityRow {
     violationPercent: number;
     changes: string;
     defaultsRatioToOracle: number;
+    defaultsViolationPercent: number;
     /** The verdict: recommend the tuned values, or keep the defaults. */
     recommend: boolean;
     reason: string;
@@ -48,9 +49,8 @@ function engine(): SimPool {
   return simPoolFrom(selectEnvironment(loadConfigFile(), 'production'), 'engine');
 }
 
-export function qualityRow(trace: MinuteTrace, scale: string): QualityRow {
+export function qualityRow(trace: MinuteTrace, scale: string, sim: SimPool = engine()): QualityRow {
   const t0 = performance.now();
-  const sim = engine();
   const forecasts = new ForecastCache();
   const c = compare(trace, sim, ['target-tracking', 'target-tracking-cpu', 'mlscale', 'oracle'], forecasts, { timeline: 'none' });
   const tuned = tune(trace, sim, 0, { forecasts });
@@ -69,6 +69,7 @@ export function qualityRow(trace: MinuteTrace, scale: string): QualityRow {
       ratioToOracle: h.mlscale.taskMinutes / Math.max(1, h.oracle.taskMinutes),
       violationPercent: h.mlscale.violationPercent,
       defaultsRatioToOracle: h.defaults.taskMinutes / Math.max(1, h.oracle.taskMinutes),
+      defaultsViolationPercent: h.defaults.violationPercent,
       changes: tuned.changes.map((ch) => `${ch.path.replace(/^pools\[0\]\./, '')} ${ch.from}→${ch.to}`).join(', ') || 'none',
       recommend: verdict.recommend,
       reason: verdict.reason,
@@ -79,7 +80,13 @@ export function qualityRow(trace: MinuteTrace, scale: string): QualityRow {
 
 export function qualityRows(bundled: string, folder: string | undefined, traceFiles: string[]): QualityRow[] {
   const sim = engine();
-  const rows = [qualityRow(parseTrace(readFileSync(bundled, 'utf8'), path.basename(bundled)), 'as is (req/s)')];
+  const day = parseTrace(readFileSync(bundled, 'utf8'), path.basename(bundled));
+  // The ablation that explains the bundled day: its planned launch is a floor the operator set (9 replicas from
+  // 30 minutes before to 20 after), which target tracking is not given; without it the two compare policy for policy.
+  const rows = [
+    qualityRow(day, 'as is (req/s)'),
+    qualityRow({ ...day, name: `${day.name} without its planned event` }, 'as is (req/s)', { ...sim, plannedEvents: [] }),
+  ];
   for (const file of traceFiles) {
     const raw = parseTrace(readFileSync(path.join(folder!, file), 'utf8'), file);
     rows.push(qualityRow(rescaleToPeak(raw, PEAK_UTILIZATION, sim.pool.maxCapacity * sim.pool.capacityPerTask), `peak = ${PEAK_UTILIZATION} × max capacity`));
@@ -144,28 +151,67 @@ function trust(f: ForecastStats): string {
   return `${n(acted)} of ${n(f.runs)} runs acted (${n(f.noForecast)} no forecast, ${n(f.notBacktested)} not backtested, ${n(f.aboveMaxError)} above error${f.meanWape !== undefined ? `, mean ${(f.meanWape * 100).toFixed(1)} %` : ''})`;
 }
 
+/**
+ * The policy before issue #10 (emergency doubling held through a 15-minute stable period, lag target tracking on
+ * total lag, every forecast acted on), as benchmarked on 2026-11-23 at commit a80f234: a record, not a measurement
+ * of this tree, kept so the change can be judged. NYC taxi was replayed in 30-minute steps then (now interpolated).
+ */
+const BEFORE = [
+  '### Before and after the policy change',
+  '',
+  'The same engine pool and traces, the default config, as measured on 2026-11-23 (commit a80f234, the policy before issue #10) and by this run (the table above):',
+  '',
+  '| trace | before: mlscale ÷ TT task-min | before: violation min mlscale / TT | before: emergencies |',
+  '|---|---:|---:|---:|',
+  '| synthetic-day.csv | 1.039 | 8 / 19 | 1 |',
+  '| elb_request_count.csv | 1.105 | 201 / 497 | 48 |',
+  '| nyc_taxi.csv | 1.007 | 89 / 373 | 18 |',
+  '| twitter_volume_amzn.csv | 1.011 | 21 / 24 | 5 |',
+];
+
+/** The traces issue #10 calls bursty: there mlscale must also cost no more than target tracking. */
+const BURSTY = new Set(['synthetic-day.csv', 'synthetic-day.csv without its planned event', 'elb_request_count.csv']);
+const TWO_DAYS = 2 * 1440;
+
+/** Goal 1: fewer violation minutes at no more task-minutes on bursty traces; never more violation minutes anywhere. */
+export function goal1(r: QualityRow): string {
+  const fewer = r.mlscale.violationMinutes < r.tt.violationMinutes || (r.mlscale.violationMinutes === 0 && r.tt.violationMinutes === 0);
+  if (BURSTY.has(r.trace)) return ok(fewer && r.mlscale.taskMinutes <= r.tt.taskMinutes);
+  return ok(r.mlscale.violationMinutes <= r.tt.violationMinutes);
+}
+
+/** Goal 2, judged on what tuning leaves deployed: the recommendation, or the defaults when it says keep them. */
+export function goal2(r: QualityRow): string {
+  if (r.minutes < TWO_DAYS) return 'n/a (under two days)';
+  const ratio = r.tuned.recommend ? r.tuned.ratioToOracle : r.tuned.defaultsRatioToOracle;
+  const violations = r.tuned.recommend ? r.tuned.violationPercent : r.tuned.defaultsViolationPercent;
+  return ok(ratio <= 1.15 && violations <= 1);
+}
+
 /** The "Decision quality" section of docs/benchmarks.md. */
 export function qualityMarkdown(rows: readonly QualityRow[], speed?: SpeedRow): string {
   const lines = [
     '## Decision quality (simulator)',
     '',
     'The engine pool of config/mlscale.json (production: 2-10 tasks, 50 req/s per task, Fargate start-up 60 s) replaying each trace under AWS-native target tracking (TT: CPU 70 % + ConsumerLag 1000), CPU target tracking alone (TT-cpu: what AWS\'s default ECS service autoscaling does), mlscale (target tracking + drain floor + predictive + emergency Lambdas, default config) and a perfect-foresight oracle, all four in lockstep; then `--tune` on the first half, judged on the second: it recommends only what beats the defaults there. Real traces are rescaled so their peak needs 80 % of max capacity; 30-minute rows are interpolated linearly.',
-    'Goals: default mlscale has fewer violation minutes than target tracking at ≤ 1.05 × its task-minutes; tuned mlscale ≤ 1.15 × oracle task-minutes with ≤ 1 % violation minutes on the held-out half.',
+    'Goals (issue #10): **goal 1**, default mlscale at most the task-minutes of target tracking with fewer violation minutes on every bursty trace (the bundled day, ELB), and never more violation minutes on any; **goal 2**, on every trace of two days or more, what `--tune` leaves you with (its recommendation, or the defaults when it says keep them) ≤ 1.15 × oracle task-minutes with ≤ 1 % violation minutes on the held-out half, never worse than the defaults there (the verdict guarantees that part).',
     '',
-    '| trace | minutes | TT task-min | TT violation min | TT-cpu task-min | TT-cpu violation min | mlscale task-min (× TT) | mlscale violation min | emergencies | oracle task-min | goal 1 | forecast | tuned × oracle (held-out) | tuned violation % | defaults × oracle (held-out) | goal 2 | verdict | tuning changed | seconds |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|---|---|---:|',
+    '| trace | minutes | TT task-min | TT violation min | TT-cpu task-min | TT-cpu violation min | mlscale task-min (× TT) | mlscale violation min | emergencies | oracle task-min | goal 1 | forecast | tuned × oracle (held-out) | tuned violation % | defaults × oracle (held-out) | defaults violation % | goal 2 | verdict | tuning changed | seconds |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|---|---|---:|',
     ...rows.map(
       (r) =>
         `| ${r.trace} | ${n(r.minutes)} | ${n(r.tt.taskMinutes)} | ${n(r.tt.violationMinutes)} | ${n(r.ttCpu.taskMinutes)} | ${n(r.ttCpu.violationMinutes)} | ` +
         `${n(r.mlscale.taskMinutes)} (${x3(r.mlscale.taskMinutes, r.tt.taskMinutes)}) | ${n(r.mlscale.violationMinutes)} | ${r.mlscale.emergencies} | ${n(r.oracle.taskMinutes)} | ` +
-        `${ok(r.mlscale.violationMinutes < r.tt.violationMinutes && r.mlscale.taskMinutes <= 1.05 * r.tt.taskMinutes)} | ${trust(r.forecast)} | ` +
-        `${r.tuned.ratioToOracle.toFixed(3)} | ${r.tuned.violationPercent.toFixed(2)} | ${r.tuned.defaultsRatioToOracle.toFixed(3)} | ${ok(r.tuned.ratioToOracle <= 1.15 && r.tuned.violationPercent <= 1)} | ` +
+        `${goal1(r)} | ${trust(r.forecast)} | ` +
+        `${r.tuned.ratioToOracle.toFixed(3)} | ${r.tuned.violationPercent.toFixed(2)} | ${r.tuned.defaultsRatioToOracle.toFixed(3)} | ${r.tuned.defaultsViolationPercent.toFixed(2)} | ${goal2(r)} | ` +
         `${r.tuned.recommend ? 'recommend' : 'keep the defaults'} | ${r.tuned.changes} | ${r.seconds.toFixed(1)} |`,
     ),
     '',
     'Verdicts:',
     '',
     ...rows.map((r) => `- ${r.trace}: ${r.tuned.reason}`),
+    '',
+    ...BEFORE,
   ];
   if (speed) {
     const s = speed;

@@ -135,6 +135,22 @@ export function targetArns(scope: Construct, targets: readonly TargetSpec[]): { 
   return { services, nodegroups, clusters: [...clusters] };
 }
 
+/** What every runbook construct takes. */
+export interface RunbookProps {
+  /** The runbook Lambda its planning and hold steps invoke. */
+  readonly runbookFunction: lambda.IFunction;
+  /** Targets the runbook may act on (it reads their status; the Lambdas write their holds). */
+  readonly targets: readonly TargetSpec[];
+  readonly topic: sns.ITopic;
+  /**
+   * Name of the state machine (the CLI finds runbooks by name).
+   * @default - a name CloudFormation generates
+   */
+  readonly stateMachineName?: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
 export interface RunbookStateMachineProps {
   readonly definition: sfn.IChainable;
   /** @default - a name CloudFormation generates */

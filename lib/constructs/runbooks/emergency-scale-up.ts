@@ -1,27 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../../lambdas/core/config/document';
 import { CapacitySteps, catchAll } from './capacity-steps';
-import { lambdaStep, Notify, runbookStateMachine, targetArns, withPatientRetry } from './common';
+import { lambdaStep, Notify, type RunbookProps, runbookStateMachine, targetArns, withPatientRetry } from './common';
 
-export interface EmergencyScaleUpProps {
-  /** The runbook Lambda (plan-emergency, alarm-states). */
-  readonly runbookFunction: lambda.IFunction;
-  /** The emergency Lambda (open and resume an incident). */
+export interface EmergencyScaleUpProps extends RunbookProps {
+  /** The emergency Lambda (open and resume an incident); `runbookFunction` plans and reads alarm states. */
   readonly emergencyFunction: lambda.IFunction;
-  readonly targets: readonly TargetSpec[];
-  readonly topic: sns.ITopic;
-  /**
-   * Name of the state machine (the CLI finds runbooks by name).
-   * @default - a name CloudFormation generates
-   */
-  readonly stateMachineName?: string;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /**

@@ -1,27 +1,11 @@
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../../lambdas/core/config/document';
 import { catchAll } from './capacity-steps';
-import { lambdaStep, Notify, runbookStateMachine, targetArns, transientErrors, withPatientRetry, withRetry } from './common';
+import { lambdaStep, Notify, type RunbookProps, runbookStateMachine, targetArns, transientErrors, withPatientRetry, withRetry } from './common';
 
-export interface GpuNodegroupScaleProps {
-  /** The runbook Lambda (plan-nodegroup, hold, release). */
-  readonly runbookFunction: lambda.IFunction;
-  /** Node groups the runbook may watch. */
-  readonly targets: readonly TargetSpec[];
-  readonly topic: sns.ITopic;
-  /**
-   * Name of the state machine (the CLI finds runbooks by name).
-   * @default - a name CloudFormation generates
-   */
-  readonly stateMachineName?: string;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-}
+/** The runbook Lambda (plan-nodegroup, hold, release). */
+export type GpuNodegroupScaleProps = RunbookProps;
 
 /**
  * Runbook "scale the GPU node group, watch the nodes join": write a

@@ -1,28 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../../lambdas/core/config/document';
 import { ROLLOUT_TIMEOUT_MINUTES } from '../../../lambdas/core/rollout-plan';
 import { CapacitySteps, catchAll } from './capacity-steps';
-import { lambdaStep, Notify, runbookStateMachine, targetArns, withPatientRetry } from './common';
+import { lambdaStep, Notify, type RunbookProps, runbookStateMachine, targetArns, withPatientRetry } from './common';
 
-export interface RolloutRunbookProps {
-  /** The runbook Lambda (plan-rollout, hold, release, alarm-states). */
-  readonly runbookFunction: lambda.IFunction;
-  /** Targets the runbook may roll out (it reads their status; the Lambda writes their hold). */
-  readonly targets: readonly TargetSpec[];
-  readonly topic: sns.ITopic;
-  /**
-   * Name of the state machine (the CLI finds runbooks by name).
-   * @default - a name CloudFormation generates
-   */
-  readonly stateMachineName?: string;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-}
+/** The runbook Lambda (plan-rollout, hold, release, alarm-states). */
+export type RolloutRunbookProps = RunbookProps;
 
 /** `<what> at step N/M (R replicas): <detail>`: the first half of every stop's Cause. */
 const STOPPED_AT = '{} at step {}/{} ({} replicas): {}';

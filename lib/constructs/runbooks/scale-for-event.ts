@@ -1,26 +1,10 @@
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../../../lambdas/core/config/document';
 import { CapacitySteps, catchAll } from './capacity-steps';
-import { lambdaStep, Notify, runbookStateMachine, targetArns, withPatientRetry } from './common';
+import { lambdaStep, Notify, type RunbookProps, runbookStateMachine, targetArns, withPatientRetry } from './common';
 
-export interface ScaleForEventProps {
-  /** The runbook Lambda (plan-event, hold, release). */
-  readonly runbookFunction: lambda.IFunction;
-  /** Targets the runbook may watch. */
-  readonly targets: readonly TargetSpec[];
-  readonly topic: sns.ITopic;
-  /**
-   * Name of the state machine (the CLI finds runbooks by name).
-   * @default - a name CloudFormation generates
-   */
-  readonly stateMachineName?: string;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-}
+/** The runbook Lambda (plan-event, hold, release). */
+export type ScaleForEventProps = RunbookProps;
 
 /**
  * Runbook "scale for expected load increase": wait until eventStart − lead,
