@@ -2,6 +2,7 @@ import {
   GetMetricDataCommand,
   type GetMetricDataCommandOutput,
   type MetricDataQuery,
+  type MetricDataResult,
   type MetricDatum,
   PutMetricDataCommand,
 } from '@aws-sdk/client-cloudwatch';
@@ -43,6 +44,25 @@ export function query(id: string, metric: MetricRef, periodSeconds: number): Met
 }
 
 /**
+ * Every result of one GetMetricData request, NextToken followed (oldest
+ * datapoints first). `onCall` counts each call made, a failed one too. A
+ * failed call throws.
+ */
+export async function getMetricData(queries: MetricDataQuery[], start: Date, end: Date, onCall: () => void = () => {}): Promise<MetricDataResult[]> {
+  const pages = await paginate(
+    (NextToken) => {
+      onCall();
+      return send<GetMetricDataCommandOutput>(
+        cloudwatch,
+        new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: start, EndTime: end, ScanBy: 'TimestampAscending', NextToken }),
+      );
+    },
+    (page) => page.NextToken,
+  );
+  return pages.flatMap((p) => p.MetricDataResults ?? []);
+}
+
+/**
  * Read many metrics over one window with as few calls as the API allows:
  * 500 queries per call, following NextToken. A call that fails (after
  * retries) marks only its own queries unreadable; the others still come back.
@@ -55,23 +75,13 @@ export async function readMetrics(reads: readonly MetricRead[], window: ReadWind
     const points = new Map<string, Point[]>(batch.map((r) => [r.key, []]));
     const errors = new Map<string, string>();
     try {
-      const pages = await paginate(
-        (NextToken) => {
-          calls++;
-          return send<GetMetricDataCommandOutput>(
-            cloudwatch,
-            new GetMetricDataCommand({
-              MetricDataQueries: batch.map((r, i) => query(`m${i}`, r.metric, window.periodSeconds)),
-              StartTime: window.start,
-              EndTime: window.end,
-              ScanBy: 'TimestampAscending',
-              NextToken,
-            }),
-          );
-        },
-        (page) => page.NextToken,
+      const results = await getMetricData(
+        batch.map((r, i) => query(`m${i}`, r.metric, window.periodSeconds)),
+        window.start,
+        window.end,
+        () => calls++,
       );
-      for (const result of pages.flatMap((p) => p.MetricDataResults ?? [])) {
+      for (const result of results) {
         const key = ids.get(result.Id ?? '');
         if (key === undefined) continue;
         if (result.StatusCode === 'InternalError' || result.StatusCode === 'Forbidden') {

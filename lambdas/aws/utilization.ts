@@ -1,13 +1,12 @@
-import { GetMetricDataCommand, type GetMetricDataCommandOutput, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import type { MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { DescribeTaskDefinitionCommand, type DescribeTaskDefinitionCommandOutput, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
 import type { MetricRef } from '../core/config/metric';
 import type { FargateArchitecture } from '../core/config/fargate-prices';
 import type { Point } from '../core/work';
-import { cloudwatch } from './clients/cloudwatch';
 import { ecs } from './clients/ecs';
 import { describeServices, ecsResourceId, type ServiceRef } from './ecs';
-import { query } from './metrics';
-import { paginate, send } from './send';
+import { getMetricData, query } from './metrics';
+import { send } from './send';
 import { TargetNotFoundError } from './target-state';
 
 /**
@@ -168,23 +167,12 @@ export async function readUtilization(ref: ServiceRef, start: Date, end: Date, p
   const metrics = utilizationMetrics(ref);
   const ids = { cpu: 'cpu', memory: 'memory', runningTasks: 'tasks' } as const;
   let calls = 0;
-  const pages = await paginate(
-    (NextToken) => {
-      calls++;
-      return send<GetMetricDataCommandOutput>(
-        cloudwatch,
-        new GetMetricDataCommand({
-          MetricDataQueries: (Object.keys(ids) as (keyof typeof ids)[]).map((k) => query(ids[k], metrics[k], periodSeconds)),
-          StartTime: start,
-          EndTime: end,
-          ScanBy: 'TimestampAscending',
-          NextToken,
-        }),
-      );
-    },
-    (page) => page.NextToken,
+  const results = await getMetricData(
+    (Object.keys(ids) as (keyof typeof ids)[]).map((k) => query(ids[k], metrics[k], periodSeconds)),
+    start,
+    end,
+    () => calls++,
   );
-  const results = pages.flatMap((p) => p.MetricDataResults ?? []);
   const of = (id: string) => results.filter((r) => r.Id === id);
   return {
     cpu: seriesOf(metrics.cpu, of(ids.cpu)),
