@@ -29,8 +29,12 @@ export interface HoldStore {
    * target (one incident, one event: one hold); returns 'exists' otherwise.
    */
   put(hold: Hold, options?: { readonly ifAbsent?: boolean; readonly now?: number }): Promise<'written' | 'exists'>;
-  /** Remove a hold; false when there was none. */
-  release(target: string, holder: string): Promise<boolean>;
+  /**
+   * Remove a hold; false when there was none. `reasonContains`: only the hold
+   * whose reason has this text (the run that wrote it, `[run <name>]`); false,
+   * and nothing removed, when the hold in force is another writer's.
+   */
+  release(target: string, holder: string, options?: { readonly reasonContains?: string }): Promise<boolean>;
   /** Where the holds are, for messages (`table pipestream-production-holds`, `memory`). */
   readonly where: string;
 }
@@ -161,12 +165,25 @@ export class DynamoHoldStore implements HoldStore {
     }
   }
 
-  async release(target: string, holder: string): Promise<boolean> {
-    const res = await send<DeleteItemCommandOutput>(
-      dynamodb,
-      new DeleteItemCommand({ TableName: this.table, Key: { target: { S: target }, holder: { S: holder } }, ReturnValues: 'ALL_OLD' }),
-    );
-    return Boolean(res.Attributes);
+  async release(target: string, holder: string, options: { reasonContains?: string } = {}): Promise<boolean> {
+    try {
+      const res = await send<DeleteItemCommandOutput>(
+        dynamodb,
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: { target: { S: target }, holder: { S: holder } },
+          ReturnValues: 'ALL_OLD',
+          ...(options.reasonContains !== undefined
+            ? { ConditionExpression: 'contains(#reason, :owner)', ExpressionAttributeNames: { '#reason': 'reason' }, ExpressionAttributeValues: { ':owner': { S: options.reasonContains } } }
+            : {}),
+        }),
+      );
+      return Boolean(res.Attributes);
+    } catch (err) {
+      // Another writer's hold (or none): leave it.
+      if (options.reasonContains !== undefined && isAwsError(err, 'ConditionalCheckFailedException')) return false;
+      throw err;
+    }
   }
 }
 
@@ -199,7 +216,10 @@ export class MemoryHoldStore implements HoldStore {
     return 'written';
   }
 
-  async release(target: string, holder: string): Promise<boolean> {
-    return this.holds.delete(`${target}\u0000${holder}`);
+  async release(target: string, holder: string, options: { reasonContains?: string } = {}): Promise<boolean> {
+    const key = `${target}\u0000${holder}`;
+    const held = this.holds.get(key);
+    if (options.reasonContains !== undefined && !held?.reason.includes(options.reasonContains)) return false;
+    return this.holds.delete(key);
   }
 }

@@ -24,7 +24,7 @@ import type { Point } from './work';
 
 export type { FargateSize } from './config/fargate';
 
-/** Less history than this says nothing about a weekly pattern (predictive scaling asks the same, AWS-FACTS.md). */
+/** Less history than this says nothing about a weekly pattern (predictive scaling asks the same, docs/aws-facts.md). */
 export const MIN_HISTORY_HOURS = 24;
 
 /** The percentiles the decision works on. */

@@ -119,7 +119,9 @@ export function workState(signals: WorkSignals, policy: IdlePolicy, now: number)
   const busy =
     notIdleBecause(work, policy, now, 'work') ??
     (signals.inFlight ? notIdleBecause(signals.inFlight, policy, now, 'in-flight work') : undefined) ??
-    (signals.gpu ? notIdleBecause(signals.gpu, { ...policy, missingDataIsIdle: true }, now, 'GPU utilisation', policy.gpuIdlePercent) : undefined);
+    // The GPU signal only counts while tasks run (none at zero): a gap in it then is unknown, not idle, like the
+    // work metric's, so a GPU job whose pool never publishes utilisation is not taken to zero unseen.
+    (signals.gpu ? notIdleBecause(signals.gpu, policy, now, 'GPU utilisation', policy.gpuIdlePercent) : undefined);
   if (busy) return { state: 'busy', reason: busy };
   return { state: 'idle', reason: `no work for ${policy.idleMinutes} minutes` };
 }

@@ -4,6 +4,8 @@ import { runPredictive, type PredictiveResult } from './run';
 
 const { logger, metrics } = observability('predictive');
 
+const failed = (r: PredictiveResult) => Boolean(r.error ?? r.publishError ?? r.applyError);
+
 /**
  * Invoked by a schedule (hourly by default). Forecasts each predictive
  * target's load and writes the coming hours' floors as holds. Any event.
@@ -14,10 +16,11 @@ export const handler = async (_event: unknown): Promise<{ targets: PredictiveRes
   for (const r of results) {
     if (r.error) logger.error('target failed', { ...r });
     else logger.info('forecast', { ...r });
-    if (r.error) metrics.singleMetric().addDimensions({ Target: r.target }).addMetric('TargetErrors', MetricUnit.Count, 1);
+    if (failed(r)) metrics.singleMetric().addDimensions({ Target: r.target }).addMetric('TargetErrors', MetricUnit.Count, 1);
   }
   metrics.addMetric('ForecastHoldsWritten', MetricUnit.Count, results.reduce((n, r) => n + r.holds.length, 0));
-  metrics.addMetric('TargetErrors', MetricUnit.Count, results.filter((r) => r.error).length);
+  // A forecast that was made but not published, or holds written but not applied, is an error too: it pages.
+  metrics.addMetric('TargetErrors', MetricUnit.Count, results.filter(failed).length);
   metrics.publishStoredMetrics();
   if (results.length > 0 && results.every((r) => r.error)) throw new Error(`every target failed: ${results.map((r) => `${r.target}: ${r.error}`).join('; ')}`);
   return { targets: results };

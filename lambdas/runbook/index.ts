@@ -32,7 +32,7 @@ function env(name: string): string {
  * - `{ action: 'plan-event' | 'plan-emergency' | 'plan-nodegroup' | 'plan-rollout', input, execution? }`: validate and resolve a runbook's input;
  * - `{ action: 'hold', target, holder, floor | multiplier, until | minutes, reason, request?, ifAbsent? }`:
  *   write a hold (sized against the target's desired capacity now) and reconcile the target;
- * - `{ action: 'release', target, holder }`: release a hold and reconcile the target;
+ * - `{ action: 'release', target, holder, owner? }`: release a hold (with `owner`: only the one that run wrote) and reconcile the target;
  * - `{ action: 'alarm-states', alarms }`: the alarms' states, metric and composite, and which are missing;
  * - an EventBridge "CloudWatch Alarm State Change" to ALARM: start the emergency
  *   runbook, named `<target>-<alarm minute>` so a repeated start of one incident is rejected.
@@ -96,8 +96,11 @@ export const handler = async (event: unknown): Promise<unknown> => {
       const target = runbookTarget(doc, event.target);
       if (typeof event.holder !== 'string' || event.holder === '') throw new RunbookInputError('holder must be a non-empty string');
       const spec = doc.targets.find((t) => t.name === target.name)!;
+      if (event.owner !== undefined && (typeof event.owner !== 'string' || event.owner === '')) throw new RunbookInputError('owner must be a non-empty string');
       const store = holdStoreFor(doc);
-      const released = await store.release(spec.name, event.holder);
+      // With an owner, only the hold this run wrote (`[run <owner>]` in its reason): a second run of the same
+      // event that fails must not take the first run's hold away.
+      const released = await store.release(spec.name, event.holder, typeof event.owner === 'string' ? { reasonContains: `[run ${event.owner}]` } : {});
       const after = (await reconcileTargets([spec], store, now)).targets[0]!;
       if (after.failed) throw new Error(`hold ${event.holder} on ${spec.name} released; reconcile failed (${after.error}); the next pass retries`);
       logger.info('release', { holder: event.holder, released, outcome: after });

@@ -50,18 +50,17 @@ export class AlarmTopic extends Construct {
       description: 'Encrypts the mlscale alarm topic',
       enableKeyRotation: true,
     });
-    // CloudWatch and EventBridge publish encrypted messages on the operators' behalf, for this account only
-    // (aws:SourceAccount keeps another account's alarm from using the key: the confused deputy).
-    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
-      key.addToResourcePolicy(
-        new iam.PolicyStatement({
-          principals: [new iam.ServicePrincipal(service)],
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-          resources: ['*'],
-          conditions: { StringEquals: { 'aws:SourceAccount': account } },
-        }),
-      );
-    }
+    // CloudWatch alarm actions publish encrypted messages on the operators' behalf, for this account only
+    // (aws:SourceAccount keeps another account's alarm from using the key: the confused deputy). Nothing
+    // else publishes as a service (the runbooks publish with their own roles), so no other service is named.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': account } },
+      }),
+    );
     const topic = new sns.Topic(this, 'Topic', {
       displayName: 'mlscale alarms and runbooks',
       masterKey: key,

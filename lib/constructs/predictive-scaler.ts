@@ -1,11 +1,13 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { FORECAST_NAMESPACE } from '../../lambdas/core/names';
+import { FORECAST_NAMESPACE, SCALER_NAMESPACE } from '../../lambdas/core/names';
 import { DEFAULTS } from '../../lambdas/core/config/defaults';
 import type { TargetsDocument } from '../../lambdas/core/config/document';
 import { ScalerFunction } from './scaler-function';
@@ -39,6 +41,8 @@ export interface PredictiveScalerProps {
 export class PredictiveScaler extends Construct {
   public readonly function: ScalerFunction;
   public readonly schedule: events.Rule;
+  /** Targets the last two runs could not forecast, publish or apply: errors the handler swallows to keep the others going. */
+  public readonly targetErrorsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: PredictiveScalerProps) {
     super(scope, id);
@@ -63,6 +67,17 @@ export class PredictiveScaler extends Construct {
     this.function.bindMetrics({ putNamespace: FORECAST_NAMESPACE });
     // It reconciles the targets it wrote floors for, so a new floor lands at once.
     this.function.bindReconcile(predictive, props.holds);
+    this.targetErrorsAlarm = new cloudwatch.Alarm(this, 'TargetErrors', {
+      alarmName: `${props.namePrefix}-predictive-target-errors`,
+      alarmDescription: `predictive Lambda: a target failed (no forecast, not published or not applied) in 2 runs in a row; it scales reactively meanwhile.`,
+      // Powertools EMF: the function's service name; the per-run total over all targets.
+      metric: new cloudwatch.Metric({ namespace: SCALER_NAMESPACE, metricName: 'TargetErrors', dimensionsMap: { service: 'predictive' }, statistic: 'Sum', period: Duration.minutes(minutes) }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.targetErrorsAlarm.addAlarmAction(new actions.SnsAction(props.topic));
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'mlscale predictive pre-scaling',
       schedule: events.Schedule.rate(Duration.minutes(minutes)),

@@ -1,6 +1,6 @@
 /**
  * Application Auto Scaling target tracking as AWS documents it
- * (../shared/AWS-FACTS.md): per policy, a high alarm (3 of 3 one-minute
+ * (docs/aws-facts.md): per policy, a high alarm (3 of 3 one-minute
  * datapoints above target) and a low alarm (15 of 15 below 90 % of target);
  * scale out when any policy's high alarm fires, in only when every policy's
  * low alarm does; never on missing data; new capacity proportional to
@@ -132,7 +132,7 @@ export class TargetTracking {
     const current = this.capacityBehind(minute);
     let out = desired;
     let reason: (() => string) | undefined;
-    // At zero capacity target tracking acts on one datapoint of its metric (AWS-FACTS.md), not 3 of 3.
+    // At zero capacity target tracking acts on one datapoint of its metric (docs/aws-facts.md), not 3 of 3.
     // (A scale-out during the scale-out cooldown counts the capacity already added, which the
     // comparison with `desired` does; so the cooldown itself changes nothing here.)
     const datapoints = current === 0 ? 1 : HIGH_DATAPOINTS;

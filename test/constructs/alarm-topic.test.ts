@@ -14,13 +14,15 @@ describe('Construct: AlarmTopic', () => {
       KeyPolicy: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
             Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
           }),
         ]),
       },
     });
+    // No other service may use the key: nothing but CloudWatch alarms publishes as a service.
+    expect(JSON.stringify(t.findResources('AWS::KMS::Key'))).not.toContain('events.amazonaws.com');
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^NotificationsKey'), 'Arn'] } });
     t.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {

@@ -52,7 +52,7 @@ function platformTeamApp() {
     targetPerTask: 100,
   });
 
-  // What the scalers may touch (DESIGN.md, "Managed targets"), the holds table they share, and who hears about it.
+  // What the scalers may touch (the managed-targets document), the holds table they share, and who hears about it.
   const document = parseTargetsDocument({
     holdsTable: 'ml-prod-holds',
     targets: [

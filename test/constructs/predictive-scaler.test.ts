@@ -26,6 +26,21 @@ describe('Construct: PredictiveScaler', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'pipestream-production-predictive-missed-schedule', Period: 3600 });
   });
 
+  it('pages when targets fail two runs in a row, though the handler keeps the other targets going (issue #8)', () => {
+    build().hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'pipestream-production-predictive-target-errors',
+      Namespace: 'mlscale',
+      MetricName: 'TargetErrors',
+      Dimensions: [{ Name: 'service', Value: 'predictive' }],
+      Period: 3600,
+      EvaluationPeriods: 2,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: Match.anyValue(),
+    });
+  });
+
   it('writes forecasts into its own namespace only, and reconciles only the predictive targets', () => {
     const statements = statementsOf(build(), 'PredictiveFunctionRole');
     expect(allowing(statements, 'cloudwatch:PutMetricData')[0]).toMatchObject({ Condition: { StringEquals: { 'cloudwatch:namespace': 'mlscale/Predictive' } } });

@@ -89,6 +89,14 @@ describe('Function: parseTargetsDocument', () => {
     ['a scale-to-zero target without work', (d) => delete d.targets[1]!.work, /targets\[1\]\.work: required for a scale-to-zero target/],
     ['min above max', (d) => (d.targets[0]!.minCapacity = 11), /targets\[0\]\.minCapacity: must be <= maxCapacity, got 11 > 10/],
     ['a duplicate name', (d) => (d.targets[2]!.name = 'engine'), /targets\[2\]\.name: duplicate target name 'engine'/],
+    [
+      'an alarm listed by two targets',
+      (d) => {
+        d.targets[0]!.alarms = ['shared-p95'];
+        d.targets[1]!.alarms = ['own', 'shared-p95'];
+      },
+      /targets\[1\]\.alarms\[1\]: alarm 'shared-p95' is listed by targets 'engine' and '[a-z-]+'; an alarm starts the emergency of one target/,
+    ],
     ['an unknown kind', (d) => (d.targets[0]!.kind = 'lambda'), /targets\[0\]\.kind: /],
     ['an ECS target without service', (d) => delete d.targets[0]!.service, /targets\[0\]\.service: /],
     ['a node group target without nodegroup', (d) => delete d.targets[2]!.nodegroup, /targets\[2\]\.nodegroup: /],

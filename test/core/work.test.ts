@@ -58,6 +58,13 @@ describe('Function: workState', () => {
     expect(state(series([0, 0, 0, 0, 0]), { inFlight: series([0, 0, 1, 0, 0]) })).toMatchObject({ state: 'busy', reason: expect.stringContaining('in-flight') });
     expect(state(series([0, 0, 0, 0, 0]), { gpu: series([2, 40, 3, 1, 0]) })).toMatchObject({ state: 'busy', reason: expect.stringContaining('GPU utilisation 40') });
     expect(state(series([0, 0, 0, 0, 0]), { gpu: series([2, 4, 3, 1, 0]) }).state).toBe('idle');
+  });
+
+  it('a GPU pool whose utilisation has gaps (or was never published) is not idle: a job may be running unseen (issue #8)', () => {
+    expect(state(series([0, 0, 0, 0, 0]), { gpu: { points: [] } })).toMatchObject({ state: 'busy', reason: expect.stringContaining('GPU utilisation has no datapoint') });
+    expect(state(series([0, 0, 0, 0, 0]), { gpu: series([2, null, 3, 1, 0]) }).state).toBe('busy');
+    // Opting in to missing data as idle covers the GPU signal too.
+    expect(state(series([0, 0, 0, 0, 0]), { gpu: { points: [] } }, { missingDataIsIdle: true }).state).toBe('idle');
     // An unreadable in-flight metric proves nothing.
     expect(state(series([0, 0, 0, 0, 0]), { inFlight: { points: [], error: 'Forbidden' } }).state).toBe('busy');
   });

@@ -523,6 +523,12 @@ export class FakeAws {
         const table = this.table(p.TableName);
         const key = `${p.Key.target.S}\u0000${p.Key.holder.S}`;
         const old = table.get(key);
+        if (p.ConditionExpression) {
+          if (p.ConditionExpression !== 'contains(#reason, :owner)') throw new Error(`the fake does not know the condition ${p.ConditionExpression}`);
+          if (!old || !String(old.reason?.S ?? '').includes(p.ExpressionAttributeValues[':owner'].S)) {
+            throw new FakeAwsError('DynamoDB.ConditionalCheckFailedException', 'The conditional request failed');
+          }
+        }
         table.delete(key);
         return old && p.ReturnValues === 'ALL_OLD' ? { Attributes: clone(old) } : {};
       }

@@ -233,8 +233,14 @@ describe('Function: runbook handler', () => {
       expect(account.fake.calls).toEqual([]);
     });
 
+    it('refuses a document where an alarm is listed by two targets, naming both, before any AWS call (issue #8)', async () => {
+      // The document is refused where it is parsed (at synth, and in the handler before any call), not when an alarm fires.
+      expect(() => design(4, (doc: Account['doc']) => withTarget(doc, 'embedder', { alarms: [ALARM] }))).toThrow(
+        new RegExp(`^Invalid .*targets\\[1\\]\\.alarms\\[0\\]: alarm '${ALARM}' is listed by targets 'engine' and 'embedder'; an alarm starts the emergency of one target$`),
+      );
+    });
+
     it.each([
-      ['an alarm listed by two targets', (doc: Account['doc']) => withTarget(doc, 'embedder', { alarms: [ALARM] }), ALARM, new RegExp(`^alarm '${ALARM}' is listed by targets engine and embedder; an alarm belongs to one target`)],
       ['an alarm no target lists', (doc: Account['doc']) => doc, 'someone-elses-alarm', /^alarm 'someone-elses-alarm' belongs to no target/],
     ])('refuses %s with a one-line RunbookInputError and starts nothing', async (_case, edit, alarm, message) => {
       const account = design(4, edit);

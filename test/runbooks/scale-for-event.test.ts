@@ -142,6 +142,31 @@ describe('scale-for-event on an ECS service (engine: min 2, max 10, ceiling 20)'
       expect(engine.desired).toBe(8);
     });
 
+    it("a second run of the same event that fails at its hold step leaves the first run's hold in force (one event, one hold)", async () => {
+      const window = eventWindow(60, 60);
+      let during: { holds: string[]; limits: TargetLimits } | undefined;
+
+      const [first, second] = await Promise.all([
+        h.run('scale-for-event', { target: 'engine', replicas: 8, name: 'launch', ...window }, {
+          name: 'launch-first',
+          before: { 'Wait until eventEnd + cooldown': () => void (during = { holds: h.activeHolds().map((x) => x.holder), limits: h.limits().engine! }) },
+        }),
+        h.run('scale-for-event', { target: 'engine', replicas: 8, name: 'launch', ...window }, {
+          name: 'launch-second',
+          startAt: START + 40 * MINUTE,
+          fail: { state: 'Hold capacity for the event' },
+        }),
+      ]);
+
+      expect(second.status).toBe('FAILED');
+      // Its failure path asked to release only a hold it wrote: there was none, so the first run's stays.
+      expect(second.output ?? {}).not.toMatchObject({ released: { released: true } });
+      expect(during).toEqual({ holds: ['event:launch'], limits: { min: 8, max: 10, suspension: NOT_SUSPENDED } });
+      expect(first.status).toBe('SUCCEEDED');
+      expect(first.output).toMatchObject({ released: { holder: 'event:launch', released: true } });
+      expect(h.limits()).toEqual(h.configuredLimits());
+    });
+
     it("an emergency during the event: the event's release keeps the incident's raised floor and paused scale-in", async () => {
       const window = eventWindow(60, 60);
       // The incident's alarm fires for an hour after the emergency runbook starts, then recovers.

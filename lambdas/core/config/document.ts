@@ -119,9 +119,18 @@ export function parseTargetsDocument(input: unknown, source = 'MLSCALE_CONFIG'):
   if (!parsed.success) throw new ConfigError(source, problemsFromZod(parsed.error));
   const problems: { path: string; message: string }[] = [];
   const seen = new Set<string>();
+  // An alarm routes its emergency to one target: a name listed by two would be ambiguous (issue #8).
+  const alarmOwner = new Map<string, string>();
   parsed.data.targets.forEach((t, i) => {
     if (seen.has(t.name)) problems.push({ path: `targets[${i}].name`, message: `duplicate target name '${t.name}'` });
     seen.add(t.name);
+    t.alarms.forEach((alarm, j) => {
+      const owner = alarmOwner.get(alarm);
+      if (owner !== undefined && owner !== t.name) {
+        problems.push({ path: `targets[${i}].alarms[${j}]`, message: `alarm '${alarm}' is listed by targets '${owner}' and '${t.name}'; an alarm starts the emergency of one target` });
+      }
+      alarmOwner.set(alarm, owner ?? t.name);
+    });
     if (t.minCapacity > t.maxCapacity) {
       problems.push({ path: `targets[${i}].minCapacity`, message: `must be <= maxCapacity, got ${t.minCapacity} > ${t.maxCapacity}` });
     }

@@ -38,7 +38,7 @@ export class ScaleForEventRunbook extends Construct {
     const releaseFailed = new Notify(this, 'Report release failure', topic, 'scale-for-event failed and could not release its hold; it ends by itself at eventEnd + cooldown', '$.releaseError');
     releaseFailed.next(failed);
     const releaseAfterFailure = withPatientRetry(
-      lambdaStep(this, 'Release after failure', fn, { action: 'release', 'target.$': '$.plan.target.name', 'holder.$': '$.plan.holder' }, '$.released'),
+      lambdaStep(this, 'Release after failure', fn, { action: 'release', 'target.$': '$.plan.target.name', 'holder.$': '$.plan.holder', 'owner.$': '$$.Execution.Name' }, '$.released'),
     );
     releaseAfterFailure.addCatch(releaseFailed.start, { resultPath: '$.releaseError' });
     const failedReleased = new Notify(this, 'Report failure (released)', topic, 'scale-for-event failed; its hold is released', '$.error');
@@ -55,7 +55,7 @@ export class ScaleForEventRunbook extends Construct {
     const poll = steps.waitUntilReady('Raised', '$.held.desired', ready.start, notReady.start);
     catchAll(poll.tasks, notReady.start);
 
-    const release = withPatientRetry(lambdaStep(this, 'Release the hold', fn, { action: 'release', 'target.$': '$.plan.target.name', 'holder.$': '$.plan.holder' }, '$.released'));
+    const release = withPatientRetry(lambdaStep(this, 'Release the hold', fn, { action: 'release', 'target.$': '$.plan.target.name', 'holder.$': '$.plan.holder', 'owner.$': '$$.Execution.Name' }, '$.released'));
     const done = new Notify(this, 'Report done', topic, 'scale-for-event: event over, hold released', '$.released');
     done.next(new sfn.Succeed(this, 'Released'));
     // The hold ends at eventEnd + cooldown, which is now: a failed release changes nothing that lasts.

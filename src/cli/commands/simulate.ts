@@ -226,12 +226,12 @@ export function registerSimulateCommand(program: Command): void {
     .option('--pool <name>', 'pool whose load the trace is (default: the always-on pool)')
     .option('--policy <list>', `comma-separated policies to compare (${POLICIES.join(', ')})`, POLICIES.join(','))
     .option('--peak-utilization <fraction>', "rescale the trace so its peak needs this fraction of the pool's max capacity")
-    .addOption(new Option('-o, --output <format>', 'output format: table, json (DESIGN.md "Simulator output") or yaml').choices(['table', 'json', 'yaml']).default('table'))
+    .addOption(new Option('-o, --output <format>', 'output format: table, json (fields in docs/simulator.md) or yaml').choices(['table', 'json', 'yaml']).default('table'))
     .option('--json', 'the same as -o json: one JSON object and nothing else')
     .option('--html <file>', 'write a self-contained HTML report with charts')
     .option('--tune', 'search the tunable values on the first half, judge them on the second; recommend them only if they beat the defaults there')
     .addOption(new Option('--max-violation-percent <percent>', 'SLO budget for --tune').default('1'))
     .option('--lag-growth <on|off>', "override the always-on pool's scaleOnLagGrowth (the step policy on the lag's growth rate) for this run")
-    .addHelpText('after', '\nExamples:\n  mlscale simulate --html report/simulation.html\n  mlscale simulate --trace ../shared/traces/nyc_taxi.csv --peak-utilization 0.8 --tune -o json\n  mlscale simulate --lag-growth on --policy mlscale,oracle\n  mlscale simulate --pool embed-batch --trace traces/batch-day.csv')
+    .addHelpText('after', '\nExamples:\n  mlscale simulate --html report/simulation.html\n  mlscale simulate --trace traces/elb_request_count.csv --peak-utilization 0.8 --tune -o json\n  mlscale simulate --lag-growth on --policy mlscale,oracle\n  mlscale simulate --config config/examples/batch.json --pool batch-embedder --trace traces/batch-day.csv')
     .action(async (options: SimulateOptions) => runSimulate(options));
 }
