@@ -118,6 +118,8 @@ export class MlscaleStack extends Stack {
           ...(work ? { queue: work.queue } : {}),
         }),
       );
+      // A missing existing queue fails the deploy before the service that would read it is created.
+      if (work?.existsCheck) inferencePool.node.addDependency(work.existsCheck);
       scaleByKind(inferencePool, pool, env.thresholds);
       return inferencePool;
     });

@@ -1,42 +1,65 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { ResolvedPool, Thresholds } from '../lambdas/core/config';
 import { BatchQueue } from './constructs/batch-queue';
 import type { InferencePool, InferencePoolProps } from './constructs/inference-pool';
 import type { PoolRowProps } from './constructs/scaling-dashboard';
 import { toMetric } from './metrics';
+import { scalesToZero } from '../lambdas/core/config/pool-kind';
 
 type GpuCompute = Extract<Extract<ResolvedPool, { compute: unknown }>['compute'], { type: 'ec2-gpu' }>;
 
 /** The pool's GPU compute, if it runs on GPU capacity (scale-to-zero and batch pools may). */
 export function gpuComputeOf(pool: ResolvedPool): GpuCompute | undefined {
-  return (pool.kind === 'scale-to-zero' || pool.kind === 'batch') && pool.compute.type === 'ec2-gpu' ? pool.compute : undefined;
+  return scalesToZero(pool) && pool.compute.type === 'ec2-gpu' ? pool.compute : undefined;
 }
 
-/** Pools that go to zero: scale-to-zero and batch. */
-export function scalesToZero(pool: ResolvedPool): boolean {
-  return pool.kind === 'scale-to-zero' || pool.kind === 'batch';
-}
+/** Pools that go to zero: scale-to-zero and batch (the one rule, lambdas/core/config/pool-kind.ts). */
+export { scalesToZero };
 
 /**
  * A batch pool's queue: the existing one, by name (its ARN built from the
- * stack's account and region, no lookup: a queue that does not exist is not
- * found at synth), or a new BatchQueue (encrypted, TLS only, with a
- * dead-letter queue) whose dead letters notify `alarmTopic`.
+ * stack's account and region, no lookup, so synth needs no credentials), or
+ * a new BatchQueue (encrypted, TLS only, with a dead-letter queue) whose dead
+ * letters notify `alarmTopic`. An existing queue is checked at deploy time
+ * (`existsCheck`: sqs:GetQueueUrl on that queue alone): a name that does not
+ * exist fails the deploy with SQS's "The specified queue does not exist" and
+ * CloudFormation rolls back, before the pool's service is created.
  */
 export function queueForPool(
   scope: Construct,
   pool: Extract<ResolvedPool, { kind: 'batch' }>,
   options: { readonly alarmTopic?: sns.ITopic; readonly alarmPrefix?: string } = {},
-): { readonly queue: sqs.IQueue; readonly batchQueue?: BatchQueue } {
+): { readonly queue: sqs.IQueue; readonly batchQueue?: BatchQueue; readonly existsCheck?: cr.AwsCustomResource } {
   const q = pool.queue;
   if (q.existing) {
     const queueArn = Stack.of(scope).formatArn({ service: 'sqs', resource: q.name });
-    return { queue: sqs.Queue.fromQueueAttributes(scope, `${pool.name}-queue`, { queueArn, queueName: q.name }) };
+    const getQueueUrl: cr.AwsSdkCall = {
+      service: 'SQS',
+      action: 'getQueueUrl',
+      parameters: { QueueName: q.name },
+      physicalResourceId: cr.PhysicalResourceId.of(`${q.name}-exists`),
+    };
+    const existsCheck = new cr.AwsCustomResource(scope, `${pool.name}-queue-exists`, {
+      onCreate: getQueueUrl,
+      onUpdate: getQueueUrl,
+      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [queueArn] }),
+      installLatestAwsSdk: false,
+    });
+    // The check runs in CDK's one provider function per stack; its role has only the basic logging policy beside the check's grant.
+    const provider = Stack.of(scope).node.tryFindChild(cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '').replace(/^/, 'AWS'));
+    if (provider) {
+      Validations.of(provider).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: "AwsCustomResource's provider function (the deploy-time check that an existing queue exists) logs with the basic execution policy; its only other grant is sqs:GetQueueUrl on that queue.",
+      });
+    }
+    return { queue: sqs.Queue.fromQueueAttributes(scope, `${pool.name}-queue`, { queueArn, queueName: q.name }), existsCheck };
   }
   const batchQueue = new BatchQueue(scope, `${pool.name}-queue`, {
     queueName: q.name,

@@ -12,13 +12,14 @@
  * gives the target back to its autoscaler.
  */
 import { rolloutHolder } from './holds';
+import { DEFAULTS } from './config/defaults';
 import type { TargetsDocument } from './config/document';
 import { POLL_SECONDS, readinessPolls, runbookTarget, RunbookInputError, wholeMinutes, type RunbookTarget } from './runbook-plan';
 
 /** Minutes each step must stay healthy when the input does not say. */
-export const DEFAULT_ROLLOUT_HOLD_MINUTES = 5;
+export const DEFAULT_ROLLOUT_HOLD_MINUTES = DEFAULTS.rollout.holdMinutes;
 /** Minutes the last step is kept after a healthy rollout, unless the input says. */
-export const DEFAULT_ROLLOUT_KEEP_MINUTES = 60;
+export const DEFAULT_ROLLOUT_KEEP_MINUTES = DEFAULTS.rollout.keepMinutes;
 /** Steps at most: each is a hold write, a readiness wait and a watch. */
 export const MAX_ROLLOUT_STEPS = 20;
 /** Longest a rollout may plan to run (every step's readiness and watch), keep time not counted. */

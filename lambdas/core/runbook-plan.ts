@@ -159,6 +159,15 @@ export interface EmergencyRunbookPlan {
 }
 
 /** emergency-scale-up input: { target [, alarms] [, stableMinutes] [, maxMonitorMinutes] }. */
+/**
+ * How long an emergency runbook's incident hold lasts: the capacity's readiness wait, the whole monitoring
+ * time and five minutes more, at most a day. If the runbook dies, the hold ends by itself after that.
+ */
+export function emergencyHoldMinutes(kind: TargetSpec['kind'], maxMonitorMinutes: number): number {
+  const readinessMinutes = (readinessPolls(kind) * POLL_SECONDS) / 60;
+  return Math.min(1_440, readinessMinutes + maxMonitorMinutes + 5);
+}
+
 export function planEmergencyRunbook(input: unknown, doc: TargetsDocument): EmergencyRunbookPlan {
   if (typeof input !== 'object' || input === null) throw new RunbookInputError('input must be a JSON object');
   const i = input as Record<string, unknown>;
@@ -179,12 +188,11 @@ export function planEmergencyRunbook(input: unknown, doc: TargetsDocument): Emer
   if (maxMonitorMinutes < stableMinutes) {
     throw new RunbookInputError(`maxMonitorMinutes must be >= stableMinutes, got ${maxMonitorMinutes} < ${stableMinutes}`);
   }
-  const readinessMinutes = (readinessPolls(target.kind) * POLL_SECONDS) / 60;
   return {
     target,
     alarms,
     hasAlarms: alarms.length > 0,
-    holdMinutes: Math.min(1_440, readinessMinutes + maxMonitorMinutes + 5),
+    holdMinutes: emergencyHoldMinutes(target.kind, maxMonitorMinutes),
     stableMinutes,
     stableSeconds: stableMinutes * 60,
     maxMonitorMinutes,

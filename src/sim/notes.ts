@@ -11,6 +11,7 @@ import type { PolicyName } from './simulate';
 import type { SimPool } from './sim-config';
 import { INTERPOLATE_ABOVE_SECONDS } from './trace';
 import { configPath, tuningVerdict, type TuneResult } from './tune';
+import { scalesToZero } from '../../lambdas/core/config/pool-kind';
 
 const int = (x: number) => Math.round(x).toLocaleString('en-US');
 const num = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 2 });
@@ -167,7 +168,7 @@ export function flapNotes(cures: readonly FlapCure[], sim: SimPool): string[] {
     }
     const last = f.tried[f.tried.length - 1]!;
     const why =
-      f.policy === 'mlscale' && (sim.pool.kind === 'scale-to-zero' || sim.pool.kind === 'batch')
+      f.policy === 'mlscale' && scalesToZero(sim.pool)
         ? 'it goes to zero on the idle rule, which no scale-in cooldown delays: lengthen idleMinutes instead'
         : 'a longer scale-in cooldown alone does not';
     return `${head}; none of the scale-in cooldowns ${f.tried.map((t) => int(t.scaleInCooldownSeconds)).join(', ')} s stops it (still ${int(last.flaps)} reversals an hour at ${secondsText(last.scaleInCooldownSeconds)}): ${why}.`;

@@ -1,7 +1,11 @@
 import type { PeakHours, PlannedEvent, ResolvedEnvironment, ResolvedPool, Thresholds } from '../../lambdas/core/config';
 import { alarmSpecsForPool, type AlarmSpec } from '../../lambdas/core/config/alarm-specs';
+import { DEFAULTS } from '../../lambdas/core/config/defaults';
+import { DEFAULT_PRICE_REGION, FARGATE_PRICES } from '../../lambdas/core/config/fargate-prices';
 import { GPU_INSTANCES } from '../../lambdas/core/config/instances';
+import { emergencyHoldMinutes } from '../../lambdas/core/runbook-plan';
 import { lagGrowthPolicy, type LagGrowthPolicy } from '../../lambdas/core/lag-growth';
+import { scalesToZero } from '../../lambdas/core/config/pool-kind';
 
 /** The values `--tune` searches; everything else comes from the config as it is. */
 export interface Tunables {
@@ -72,13 +76,13 @@ export function lagGrowthOf(sim: SimPool): LagGrowthPolicy | undefined {
 }
 
 /**
- * Fargate Linux/x86 on-demand prices, us-east-1 (per vCPU-hour, per GB-hour).
- * Edit for your region and savings plans; docs/simulator.md says where they come from.
+ * Fargate Linux/x86 on-demand prices of the default price region (per vCPU-hour, per GB-hour), from the one
+ * price table (lambdas/core/config/fargate-prices.ts: edit it there for your region).
  */
-export const FARGATE_PRICE = { vcpuHour: 0.04048, gbHour: 0.004445 } as const;
+export const FARGATE_PRICE = FARGATE_PRICES[DEFAULT_PRICE_REGION]!.X86_64;
 
 export function usdPerTaskHour(pool: ResolvedPool): number {
-  if ((pool.kind === 'scale-to-zero' || pool.kind === 'batch') && pool.compute.type === 'ec2-gpu') {
+  if (scalesToZero(pool) && pool.compute.type === 'ec2-gpu') {
     const instance = GPU_INSTANCES[pool.compute.instanceType];
     if (instance) return instance.usdPerHour / Math.max(1, Math.floor(instance.gpus / pool.compute.gpusPerTask));
   }
@@ -92,8 +96,8 @@ export function defaultTunables(pool: ResolvedPool, thresholds: Thresholds): Tun
     scaleInCooldownSeconds: pool.scaleInCooldownSeconds,
     leadMinutes: pool.predictive.leadMinutes,
     headroom: pool.predictive.headroom,
-    idleMinutes: pool.kind === 'scale-to-zero' || pool.kind === 'batch' ? pool.idleMinutes : 5,
-    drainSeconds: pool.kind === 'always-on' ? pool.drainSeconds : 120,
+    idleMinutes: scalesToZero(pool) ? pool.idleMinutes : DEFAULTS.scaleToZero.idleMinutes,
+    drainSeconds: pool.kind === 'always-on' ? pool.drainSeconds : DEFAULTS.drainSeconds,
   };
 }
 
@@ -118,7 +122,8 @@ export function simPoolFrom(env: ResolvedEnvironment, poolName?: string, tunable
       enabled: pool.emergency.enabled,
       ceiling: pool.emergency.ceiling,
       stableMinutes: env.emergency.stableMinutes,
-      holdMinutes: 195,
+      // What the emergency runbook gives an incident's hold on an ECS service (readiness + monitoring + 5 minutes).
+      holdMinutes: emergencyHoldMinutes('ecs-service', env.emergency.maxMonitorMinutes),
       alarms: pool.emergency.enabled ? alarmSpecsForPool(pool, env.thresholds, env.clusterName).filter((a) => env.emergency.alarmKinds.includes(a.kind)) : [],
     },
     plannedEvents: env.plannedEvents.filter((e) => e.pool === pool.name),

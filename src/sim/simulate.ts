@@ -23,6 +23,7 @@
  * pool's lanes the oldest message's age (src/sim/world.ts).
  */
 import { clamp } from '../../lambdas/core/capacity';
+import { DEFAULTS } from '../../lambdas/core/config/defaults';
 import { drainHold, type BacklogSignal, type DrainSpec } from '../../lambdas/core/drain';
 import { emergencyHold, openingRaise, watchIncident } from '../../lambdas/core/emergency-raise';
 import { fitForecast, forecastFrom, forecastOrigin, forecastTrust, REFIT_HOURS, type FittedForecast } from '../../lambdas/core/forecast';
@@ -40,6 +41,7 @@ import { lagGrowthOf, type SimPool } from './sim-config';
 import { HIGH_DATAPOINTS, LOW_DATAPOINTS, METRIC_DELAY_MINUTES, TargetTracking, type Series, type StepPolicy, type TrackedMetric } from './target-tracking';
 import { streamOf, type MinuteTrace, type TraceStream } from './trace';
 import { PoolWorld, type MinuteState } from './world';
+import { scalesToZero } from '../../lambdas/core/config/pool-kind';
 
 export const POLICIES = ['target-tracking', 'target-tracking-cpu', 'mlscale', 'oracle'] as const;
 export type PolicyName = (typeof POLICIES)[number];
@@ -766,7 +768,7 @@ class Controller {
       points.push({ t: this.time(k), v: this.work.get(k)! });
       if (this.inFlight) inFlight.push({ t: this.time(k), v: this.inFlight.get(k)! });
     }
-    const toZero = pool.kind === 'scale-to-zero' || pool.kind === 'batch' ? pool : undefined;
+    const toZero = scalesToZero(pool) ? pool : undefined;
     const spec = {
       name: pool.name,
       idleMinutes: tunables.idleMinutes,
@@ -775,7 +777,7 @@ class Controller {
     // A batch pool's in-flight messages (ApproximateNumberOfMessagesNotVisible): never to zero mid-message.
     const state = workState(
       { work: { points }, ...(this.inFlight ? { inFlight: { points: inFlight } } : {}) },
-      { idleMinutes: tunables.idleMinutes, missingDataIsIdle: toZero ? toZero.missingDataIsIdle : false, gpuIdlePercent: 5 },
+      { idleMinutes: tunables.idleMinutes, missingDataIsIdle: toZero ? toZero.missingDataIsIdle : false, gpuIdlePercent: toZero && 'gpuIdlePercent' in toZero ? toZero.gpuIdlePercent : DEFAULTS.scaleToZero.gpuIdlePercent },
       now,
     );
     const wake = wakeHold(spec, state, s.desired, this.holds.get('wake')?.hold, now);

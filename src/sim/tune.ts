@@ -14,6 +14,7 @@ import { alarmSpecsForPool } from '../../lambdas/core/config/alarm-specs';
 import type { SimPool, Tunables } from './sim-config';
 import { ForecastCache, runLockstep, simulate, type PolicyResult } from './simulate';
 import { sliceTrace, streamOf, type MinuteTrace } from './trace';
+import { scalesToZero } from '../../lambdas/core/config/pool-kind';
 
 export const TUNING_GRID: Readonly<Record<keyof Tunables, readonly number[]>> = {
   cpuPercent: [40, 50, 55, 60, 65, 70, 75, 80, 85, 90],
@@ -52,7 +53,7 @@ export function relevantTunables(sim: SimPool): (keyof Tunables)[] {
   // The drain time sizes the drain floor and emergency raises of pools that scale on lag by draining it.
   if (sim.pool.kind === 'always-on' && sim.pool.trackConsumerLag && sim.pool.lagScaling === 'drain') keys.push('drainSeconds');
   if (sim.predictive.enabled && sim.predictive.mode === 'forecast-and-scale') keys.push('leadMinutes', 'headroom');
-  if (sim.pool.kind === 'scale-to-zero' || sim.pool.kind === 'batch') keys.push('idleMinutes');
+  if (scalesToZero(sim.pool)) keys.push('idleMinutes');
   return keys;
 }
 

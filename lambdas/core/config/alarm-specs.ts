@@ -1,4 +1,5 @@
 import type { AlarmKind, MetricRef, ResolvedPool, Thresholds } from '.';
+import { scalesToZero } from './pool-kind';
 
 export type MissingData = 'missing' | 'notBreaching' | 'breaching' | 'ignore';
 
@@ -36,8 +37,8 @@ function spec(s: Omit<AlarmSpec, 'periodSeconds' | 'perTask'> & { perTask?: bool
 export function alarmSpecsForPool(pool: ResolvedPool, t: Thresholds, clusterName: string): AlarmSpec[] {
   const service = { ClusterName: clusterName, ServiceName: pool.name };
   // Batch pools go to zero too: no tasks, no datapoints, nothing wrong.
-  const toZero = pool.kind === 'scale-to-zero' || pool.kind === 'batch';
-  const gpu = (pool.kind === 'scale-to-zero' || pool.kind === 'batch') && pool.compute.type === 'ec2-gpu';
+  const toZero = scalesToZero(pool);
+  const gpu = scalesToZero(pool) && pool.compute.type === 'ec2-gpu';
   const idleGap: MissingData = toZero ? 'notBreaching' : 'missing';
   const m = pool.metrics;
   const specs: AlarmSpec[] = [

@@ -33,6 +33,8 @@ export const DEFAULTS = {
   pool: { cpu: 1_024, memoryMiB: 2_048, stopTimeoutSeconds: 120, capacityPerTask: 10, scaleOutCooldownSeconds: 60, scaleInCooldownSeconds: 300 },
   /** Holds the CLI writes: `mlscale scale` (manual) and `mlscale pause`, unless --for says otherwise. */
   cli: { manualHoldMinutes: 60, pauseHoldMinutes: 240, maxHoldMinutes: 7 * 24 * 60 },
+  /** The rollout runbook: minutes each step must stay healthy, and minutes the last step is kept after a healthy rollout. */
+  rollout: { holdMinutes: 5, keepMinutes: 60 },
   logRetentionDays: 30,
   /** Thrash detection: a target whose desired capacity turns round more often than this in an hour is flapping. */
   thrash: { maxDirectionChangesPerHour: 4 },

@@ -6,3 +6,4 @@ export * from './resolve';
 export * from './validate';
 export * from './document';
 export * from './render';
+export * from './pool-kind';

@@ -2,6 +2,7 @@ import type { MetricRef } from './metric';
 import type { MlscaleConfig, NodeGroupConfig, PoolConfig, PoolKind, Preset, Thresholds } from './schema';
 import { DEFAULT_STARTUP_SECONDS, defaultPoolMetrics, kafkaLagMetric, nodegroupGpuMetric, PRESET_MIN_CAPACITY, sqsMetric, withOverride } from './defaults';
 import type { ConfigProblem } from './errors';
+import { scalesToZero } from './pool-kind';
 
 export interface ResolvedPoolMetrics {
   readonly requests: MetricRef;
@@ -98,7 +99,7 @@ function resolvePool(
   const kind: PoolKind = pool.kind;
   const maxCapacity = override?.maxCapacity ?? pool.maxCapacity;
   const minCapacity = override?.minCapacity ?? pool.minCapacity ?? PRESET_MIN_CAPACITY[preset][kind];
-  const compute = pool.kind === 'scale-to-zero' || pool.kind === 'batch' ? pool.compute.type : 'fargate';
+  const compute = scalesToZero(pool) ? pool.compute.type : 'fargate';
   const queueName = pool.kind === 'batch' ? (pool.queue.name ?? `${where.pipeline}-${where.environment}-${pool.name}`) : undefined;
   // A batch pool's work is its queue: visible messages pending, invisible ones being worked on.
   const defaults = queueName
@@ -112,7 +113,7 @@ function resolvePool(
     consumerLag: withOverride(defaults.consumerLag, m.consumerLag),
     grpcLatency: withOverride(defaults.grpcLatency, m.grpcLatency),
     // A scale-to-zero pool's queue is its pending work unless it says otherwise.
-    queueDepth: withOverride(pool.kind === 'scale-to-zero' || pool.kind === 'batch' ? withOverride(defaults.work, m.work) : defaults.queueDepth, m.queueDepth),
+    queueDepth: withOverride(scalesToZero(pool) ? withOverride(defaults.work, m.work) : defaults.queueDepth, m.queueDepth),
     work: withOverride(defaults.work, m.work),
     gpuUtilization: withOverride(defaults.gpuUtilization, m.gpuUtilization),
     ...(inFlight ? { inFlight } : {}),

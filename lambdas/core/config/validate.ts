@@ -3,6 +3,7 @@ import { ConfigError, type ConfigProblem, problemsFromZod } from './errors';
 import { fargateSizeProblem } from './fargate';
 import { resolveEnvironment, type ResolvedEnvironment } from './resolve';
 import { GPU_INSTANCES } from './instances';
+import { scalesToZero } from './pool-kind';
 
 export interface ParsedConfig {
   readonly config: MlscaleConfig;
@@ -34,7 +35,7 @@ function crossFieldProblems(config: MlscaleConfig): ConfigProblem[] {
 
   config.pools.forEach((pool, i) => {
     checkUnique(problems, `pools[${i}].containers`, pool.containers.map((c) => c.name), 'container');
-    const compute = pool.kind === 'scale-to-zero' || pool.kind === 'batch' ? pool.compute : undefined;
+    const compute = scalesToZero(pool) ? pool.compute : undefined;
     const onFargate = !compute || compute.type === 'fargate';
     if (onFargate) {
       const size = fargateSizeProblem(pool.cpu, pool.memoryMiB);
@@ -57,7 +58,7 @@ function crossFieldProblems(config: MlscaleConfig): ConfigProblem[] {
     if (pool.kind === 'batch' && pool.queue.existing && pool.queue.name === undefined) {
       problems.push({ path: `pools[${i}].queue.name`, message: 'required when queue.existing is true (the name of the queue the workers read)' });
     }
-    if ((pool.kind === 'scale-to-zero' || pool.kind === 'batch') && pool.scaleFromZeroTo > pool.maxCapacity) {
+    if (scalesToZero(pool) && pool.scaleFromZeroTo > pool.maxCapacity) {
       problems.push({ path: `pools[${i}].scaleFromZeroTo`, message: `must be <= maxCapacity, got ${pool.scaleFromZeroTo} > ${pool.maxCapacity}` });
     }
   });

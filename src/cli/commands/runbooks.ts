@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { executionArnOf, findStateMachineArn, startRunbook, type StateEntered } from '../../../lambdas/aws/step-functions';
 import type { ResolvedEnvironment } from '../../../lambdas/core/config';
+import { DEFAULTS } from '../../../lambdas/core/config/defaults';
 import { planRollout } from '../../../lambdas/core/rollout-plan';
 import { executionName, minuteStamp, planEmergencyRunbook, planEvent, RunbookInputError } from '../../../lambdas/core/runbook-plan';
 import { holdDuration, interval, parseTime, wholeNumber } from '../args';
@@ -240,8 +241,8 @@ Examples:
       .requiredOption('--replicas <count>', 'replicas to hold during the event (>= 1)')
       .requiredOption('--at <time>', "event start: ISO-8601 (UTC when no zone is given), 'now' or +30m / +2h / +1d")
       .requiredOption('--until <time>', 'event end, same forms as --at')
-      .option('--lead-minutes <minutes>', 'scale up this long before --at (runbook default 30)')
-      .option('--cooldown-minutes <minutes>', 'restore this long after --until (runbook default 20)'),
+      .option('--lead-minutes <minutes>', `scale up this long before --at (runbook default ${DEFAULTS.event.leadMinutes})`)
+      .option('--cooldown-minutes <minutes>', `restore this long after --until (runbook default ${DEFAULTS.event.cooldownMinutes})`),
   )
     .addHelpText(
       'after',

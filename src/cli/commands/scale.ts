@@ -8,7 +8,7 @@ import { sets } from '../holds-view';
 import { err, isDocument, isoSeconds, out, outputOption, printDocument, type OutputFormat } from '../output';
 import { changeLines, reconcileNow } from '../reconcile-pass';
 import { argumentOf, qualified } from '../resource';
-import { planScale, SCALE_BY } from '../scale-plan';
+import { planScale, SCALE_BY } from '../../../lambdas/core/manual-scale';
 import { readTargetState } from '../target-state';
 
 interface ScaleOptions extends ScopeOptions {

@@ -1,6 +1,13 @@
-import { MANUAL_HOLDER, PAUSE_HOLDER, epochSeconds, type Hold } from '../../lambdas/core/holds';
-import { emergencyCeiling, type TargetSpec } from '../../lambdas/core/config/document';
-import { CliError } from './errors';
+import { emergencyCeiling, type TargetSpec } from './config/document';
+import { MANUAL_HOLDER, PAUSE_HOLDER, epochSeconds, type Hold } from './holds';
+
+/** A scale request that cannot be held (the CLI prints it as one `Error:` line, before any AWS call). */
+export class ScaleRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScaleRequestError';
+  }
+}
 
 export interface ScaleRequest {
   readonly replicas: number;
@@ -38,7 +45,7 @@ const by = (user: string | undefined) => (user ? ` by ${user}` : '');
  */
 export function planScale(spec: TargetSpec, req: ScaleRequest): ScalePlan {
   const { replicas, raiseMax } = req;
-  if (req.min !== undefined && req.min > replicas) throw new CliError(`--min ${req.min} is above --replicas ${replicas} (desired cannot be below min)`);
+  if (req.min !== undefined && req.min > replicas) throw new ScaleRequestError(`--min ${req.min} is above --replicas ${replicas} (desired cannot be below min)`);
   const createdAt = epochSeconds(req.now.getTime());
   const times = { createdAt, expiresAt: createdAt + req.forSeconds };
   const flags = `${req.min !== undefined ? ` --min ${req.min}` : ''}${raiseMax ? ' --raise-max' : ''}`;
@@ -54,7 +61,7 @@ export function planScale(spec: TargetSpec, req: ScaleRequest): ScalePlan {
   const max = spec.maxCapacity;
   const ceiling = emergencyCeiling(spec);
   if (raiseMax && replicas > ceiling) {
-    throw new CliError(`--replicas ${replicas} is above the emergency ceiling ${ceiling} of ${spec.name} (--raise-max goes up to the ceiling, no further)`);
+    throw new ScaleRequestError(`--replicas ${replicas} is above the emergency ceiling ${ceiling} of ${spec.name} (--raise-max goes up to the ceiling, no further)`);
   }
   const warnings: string[] = [];
   let desired = replicas;
