@@ -108,6 +108,8 @@ export interface RightsizeDecision {
   /** Which limit the recommended size is closest to (its projection ÷ limit is larger). */
   readonly bound?: 'cpu' | 'memory';
   readonly reason: string;
+  /** Every Fargate size that fits, cheapest first (the recommendation is the first). */
+  readonly fitting: readonly SizeOption[];
 }
 
 /** USD per task-hour of a size: vCPUs × price per vCPU-hour + GB × price per GB-hour. */
@@ -157,6 +159,7 @@ export function rightsize(input: RightsizeInput): RightsizeDecision {
     ].filter(Boolean);
     return {
       current,
+      fitting,
       verdict: 'none-fits',
       reason: `no Fargate size keeps ${limits}: even the largest, ${sizeText(largest)}, projects ${over.join(' and ')}; add tasks instead (maxCapacity)`,
     };
@@ -166,10 +169,11 @@ export function rightsize(input: RightsizeInput): RightsizeDecision {
   const difference = best.monthlyCostUsd - current.monthlyCostUsd;
   const projected = `projected p95 CPU ${pct(best.cpuP95Percent)}, p99 memory ${pct(best.memoryP99Percent)}`;
   if (same) {
-    return { current, recommended: best, verdict: 'keep', monthlyDifferenceUsd: 0, bound, reason: `${sizeText(best)} is already the cheapest Fargate size that keeps ${limits} (${projected})` };
+    return { current, fitting, recommended: best, verdict: 'keep', monthlyDifferenceUsd: 0, bound, reason: `${sizeText(best)} is already the cheapest Fargate size that keeps ${limits} (${projected})` };
   }
   return {
     current,
+    fitting,
     recommended: best,
     verdict: difference <= 0 ? 'downsize' : 'upsize',
     monthlyDifferenceUsd: difference,

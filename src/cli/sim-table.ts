@@ -7,8 +7,9 @@ import { renderTable } from './output';
  * FLAPS: the most reversals of desired capacity in any rolling hour. A batch pool adds the oldest
  * message's largest age and the minutes its oldestMessageAge alarm would be in ALARM.
  */
-export function simulationTable(c: Comparison, policies: readonly PolicyName[]): string {
+export function simulationTable(c: Comparison, policies: readonly PolicyName[], wide = false): string {
   const batch = c.pool.kind === 'batch';
+  const tt = c.policies['target-tracking'];
   return renderTable(
     [
       'POLICY',
@@ -23,6 +24,8 @@ export function simulationTable(c: Comparison, policies: readonly PolicyName[]):
       'EMERGENCIES',
       'FLAPS',
       ...(batch ? ['MAX_AGE_S', 'AGE_ALARM_MIN'] : []),
+      // -o wide: task-minutes against target tracking's, tasks started, hours over the flapping limit, forecasts acted on.
+      ...(wide ? ['X_TT', 'TASKS_LAUNCHED', 'FLAPPING_HOURS', 'FORECASTS_ACTED'] : []),
     ],
     policies.map((p) => {
       const r = c.policies[p];
@@ -39,6 +42,14 @@ export function simulationTable(c: Comparison, policies: readonly PolicyName[]):
         r.emergencies,
         r.flaps,
         ...(batch ? [r.peakMessageAgeSeconds ?? 0, r.messageAgeAlarmMinutes ?? 0] : []),
+        ...(wide
+          ? [
+              tt && policies.includes('target-tracking') ? (r.taskMinutes / Math.max(1, tt.taskMinutes)).toFixed(3) : '-',
+              r.tasksLaunched,
+              r.flappingHours,
+              p === 'mlscale' && c.forecast && c.forecast.runs > 0 ? `${c.forecast.runs - c.forecast.noForecast - c.forecast.untrusted}/${c.forecast.runs}` : '-',
+            ]
+          : []),
       ];
     }),
   );

@@ -80,7 +80,7 @@ describe('mlscale simulate output', () => {
   });
 
   it('rejects another format and a missing config in one line', async () => {
-    expectOneLineError(await run('simulate', '--trace', trace, '-o', 'wide'), /^Error: option '-o, --output <format>' argument 'wide' is invalid\. Allowed choices are table, json, yaml\.$/);
+    expectOneLineError(await run('simulate', '--trace', trace, '-o', 'pretty'), /^Error: option '-o, --output <format>' argument 'pretty' is invalid\. Allowed choices are table, wide, json, yaml, name\.$/);
     expectOneLineError(await run('simulate', '--trace', trace, '--config', 'nope.json'), 'Error: cannot read config nope.json (ENOENT; see --config)');
   });
 });
@@ -110,7 +110,7 @@ describe('mlscale completion', () => {
     expect(await complete(['mlscale', 'sc'])).toEqual(['scale']);
     expect(await complete(['mlscale', 'scale', 'engine', '--r'])).toEqual(['--replicas', '--raise-max']);
     expect(await complete(['mlscale', 'get', '-o', ''])).toEqual(['table', 'wide', 'json', 'yaml', 'name']);
-    expect(await complete(['mlscale', 'simulate', '-o', ''])).toEqual(['table', 'json', 'yaml']);
+    expect(await complete(['mlscale', 'simulate', '-o', ''])).toEqual(['table', 'wide', 'json', 'yaml', 'name']);
     expect(await complete(['mlscale', 'get', 'n'])).toEqual(['nodegroup', 'nodegroups', 'ng']);
     expect(await complete(['mlscale', 'scale', ''])).toEqual(['engine', 'cpu-modules', 'nodegroup/gpu-workers']);
     expect(await complete(['mlscale', 'describe', 'cp'])).toEqual(['cpu-modules']);

@@ -297,6 +297,24 @@ describe('mlscale rightsize', () => {
     const bash = (await run('completion', 'bash')).stdout;
     expect(bash).toMatch(/^ {4}rightsize\) opts="--config --env --namespace -n --output -o --help".*mlscale __complete targets/m);
     expect((await run('--help')).stdout).toContain('rightsize');
-    expectOneLineError(await cli('rightsize', 'engine', '-o', 'wide'), /^Error: option '-o, --output <format>' argument 'wide' is invalid\. Allowed choices are table, json, yaml\.$/);
+    expectOneLineError(await cli('rightsize', 'engine', '-o', 'pretty'), /^Error: option '-o, --output <format>' argument 'pretty' is invalid\. Allowed choices are table, wide, json, yaml, name\.$/);
+  });
+
+  it('-o wide adds the next cheapest sizes that also fit; -o name prints the size to deploy', async () => {
+    arrange(fake());
+    const wide = lines((await cli('rightsize', 'engine', '-o', 'wide')).stdout);
+    const table = wide.filter((l) => /^(SIZE|current|recommended|alternative) /.test(l));
+    expect(table[1]).toMatch(/^current +1024 +2048 /);
+    expect(table[2]).toMatch(/^recommended +512 +1024 /);
+    const alternatives = table.slice(3);
+    expect(alternatives.length).toBeGreaterThan(0);
+    expect(alternatives.length).toBeLessThanOrEqual(8);
+    // Each fits, and none is cheaper than the recommendation.
+    const monthly = (row: string) => Number(row.split(/\s+/).pop()!.replace('$', ''));
+    for (const row of alternatives) {
+      expect(row).toMatch(/^alternative +\d+ +\d+ +[\d.]+% +[\d.]+% +yes +\$/);
+      expect(monthly(row)).toBeGreaterThanOrEqual(monthly(table[2]!));
+    }
+    expect(lines((await cli('rightsize', 'engine', '-o', 'name')).stdout)).toEqual(['fargate/512x1024']);
   });
 });

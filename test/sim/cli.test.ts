@@ -149,6 +149,25 @@ describe('mlscale simulate --json', () => {
 });
 
 describe('mlscale simulate (table)', () => {
+  it('-o wide adds task-minutes against target tracking, tasks launched, flapping hours and forecasts acted on; -o name lists the policies', async () => {
+    const wide = await runCli('simulate', '-o', 'wide');
+    expect(wide.code).toBe(0);
+    const lines = wide.stdout.trimEnd().split('\n');
+    expect(lines[2]!.split(/\s+/).slice(-4)).toEqual(['X_TT', 'TASKS_LAUNCHED', 'FLAPPING_HOURS', 'FORECASTS_ACTED']);
+    const json = onlyJson(await runCli('simulate', '--json')) as Doc;
+    const row = (policy: string) => lines.slice(3).find((l) => l.startsWith(`${policy} `))!.split(/\s+/);
+    const tt = json.policies['target-tracking']!.taskMinutes!;
+    expect(row('target-tracking').at(-4)).toBe('1.000');
+    expect(row('mlscale').at(-4)).toBe((json.policies.mlscale!.taskMinutes! / tt).toFixed(3));
+    // The bundled day has under 24 hours of history before each run: no forecast is acted on.
+    expect(row('mlscale').at(-1)).toBe('0/24');
+    expect(row('oracle').at(-1)).toBe('-');
+
+    const names = await runCli('simulate', '-o', 'name', '--policy', 'mlscale,oracle');
+    expect(names.stdout).toBe('policy/mlscale\npolicy/oracle\n');
+    expect(names.stderr).toBe('');
+  });
+
   it('prints a title line and one row per policy, with the numbers of --json', async () => {
     const run = await runCli('simulate');
     expect(run.code).toBe(0);

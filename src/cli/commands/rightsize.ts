@@ -237,12 +237,17 @@ function document(x: Rightsized) {
   };
 }
 
-function text(x: Rightsized): string[] {
+/** Most sizes `-o wide` lists beside the current and the recommended one. */
+const WIDE_ALTERNATIVES = 8;
+
+function text(x: Rightsized, wide = false): string[] {
   const { decision: d, sizing, window: w } = x;
   const row = (label: string, o: SizeOption | undefined) =>
     o ? [label, o.cpu, o.memoryMiB, percentCell(o.cpuP95Percent), percentCell(o.memoryP99Percent), o.fits ? 'yes' : 'no', usd(o.monthlyCostUsd)] : [label, '-', '-', '-', '-', '-', '-'];
+  // -o wide: the next cheapest sizes that also fit, so the choice can be weighed (e.g. headroom for growth).
+  const alternatives = wide ? d.fitting.slice(1, 1 + WIDE_ALTERNATIVES).map((o) => row('alternative', o)) : [];
   const lines = [
-    renderTable(['SIZE', 'CPU', 'MEMORY', 'CPU_P95', 'MEM_P99', 'FITS', 'MONTHLY'], [row('current', d.current), row('recommended', d.recommended)]),
+    renderTable(['SIZE', 'CPU', 'MEMORY', 'CPU_P95', 'MEM_P99', 'FITS', 'MONTHLY'], [row('current', d.current), row('recommended', d.recommended), ...alternatives]),
     '',
   ];
   const tasks = `${round(x.tasks.average)} task(s) on average (${x.tasks.source === 'container-insights' ? 'ECS/ContainerInsights RunningTaskCount' : 'running now'})`;
@@ -276,7 +281,10 @@ async function rightsizeCommand(name: string, opts: RightsizeOptions): Promise<v
   const m = managedTarget(scope, name, undefined, opts.namespace);
   const x = await gather(scope, m);
   if (isDocument(opts.output)) printDocument(opts.output, document(x));
-  else text(x).forEach((l) => out(l));
+  // -o name: the size to deploy (`fargate/512x1024`), nothing when no Fargate size fits.
+  else if (opts.output === 'name') {
+    if (x.decision.recommended) out(`fargate/${x.decision.recommended.cpu}x${x.decision.recommended.memoryMiB}`);
+  } else text(x, opts.output === 'wide').forEach((l) => out(l));
 }
 
 export function registerRightsizeCommand(program: Command): void {
@@ -286,7 +294,7 @@ export function registerRightsizeCommand(program: Command): void {
       .description('recommend the cheapest Fargate cpu/memory for a service from its CPU and memory utilisation (reads only)')
       .argument('<name>', 'NAME (or service/NAME) of a managed service on Fargate'),
   )
-    .addOption(outputOption(['table', 'json', 'yaml']))
+    .addOption(outputOption(['table', 'wide', 'json', 'yaml', 'name']))
     .addHelpText(
       'after',
       `

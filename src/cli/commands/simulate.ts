@@ -27,7 +27,7 @@ interface SimulateOptions {
   peakUtilization?: string;
   /** `--json` is kept as `-o json`. */
   json?: boolean;
-  output: 'table' | 'json' | 'yaml';
+  output: 'table' | 'wide' | 'json' | 'yaml' | 'name';
   html?: string;
   tune?: boolean;
   maxViolationPercent: string;
@@ -114,6 +114,8 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
     throw new CliError(`--max-violation-percent must be a number from 0 to 100, got '${o.maxViolationPercent}'`);
   }
   const output = o.json ? 'json' : o.output;
+  // The progress line shows while a person reads a table (wide included), never with a document on stdout.
+  const progressMode = output === 'wide' ? 'table' : output;
   const { parsed, shown } = loadConfig(o.config);
   const env = chooseEnvironment(parsed, o.env, shown);
   let sim;
@@ -136,7 +138,7 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
   const inMemory: MinuteTrace | undefined = o.tune ? materialize(stream) : undefined;
   const forecasts = new ForecastCache(o.tune ? 'all' : 'latest');
 
-  const progress = progressLine(output, process.stderr);
+  const progress = progressLine(progressMode, process.stderr);
   let comparison: Comparison;
   try {
     comparison = compare(inMemory ? streamOf(inMemory) : stream, sim, policies, forecasts, {
@@ -147,7 +149,7 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
     progress?.done();
   }
   // A policy that flaps: replay it with longer scale-in cooldowns (one more pass, only when one flaps).
-  const curing = progressLine(output, process.stderr);
+  const curing = progressLine(progressMode, process.stderr);
   let cures: FlapCure[];
   try {
     cures = flapCures(
@@ -163,7 +165,7 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
   const poolIndex = parsed.config.pools.findIndex((p) => p.name === sim.pool.name);
   let tuned: TuneResult | undefined;
   if (inMemory) {
-    const tuning = progressLine(output, process.stderr);
+    const tuning = progressLine(progressMode, process.stderr);
     try {
       const each = Math.floor(inMemory.rps.length / 2).toLocaleString('en-US');
       tuned = tune(inMemory, sim, poolIndex, {
@@ -185,7 +187,12 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
     // The verdict has its own section on the page; the other tuning notes go with the rest.
     writeFileSync(o.html, htmlReport(comparison, policies, title, tuned, { notes: [...notes, ...tuneNotes.slice(1)], events }));
   }
-  if (output !== 'table') {
+  if (output === 'name') {
+    // kubectl's -o name: one line per thing compared, in the table's order.
+    process.stdout.write(policies.map((p) => `policy/${p}\n`).join(''));
+    return;
+  }
+  if (output === 'json' || output === 'yaml') {
     printDocument(output, simulationJson(comparison, policies, tuned, [...notes, ...tuneNotes], thrash));
     return;
   }
@@ -193,7 +200,7 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
   const out: string[] = [
     `${title}: ${comparison.minutes} minutes, peak ${comparison.trace.peakRps} ${loadUnit(sim.pool.kind)}${r ? ` (rescaled: peak = ${r.fraction} × max capacity)` : ''}`,
     '',
-    simulationTable(comparison, policies),
+    simulationTable(comparison, policies, output === 'wide'),
   ];
   if (notes.length) out.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
   if (tuned) {
@@ -226,7 +233,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--pool <name>', 'pool whose load the trace is (default: the always-on pool)')
     .option('--policy <list>', `comma-separated policies to compare (${POLICIES.join(', ')})`, POLICIES.join(','))
     .option('--peak-utilization <fraction>', "rescale the trace so its peak needs this fraction of the pool's max capacity")
-    .addOption(new Option('-o, --output <format>', 'output format: table, json (fields in docs/simulator.md) or yaml').choices(['table', 'json', 'yaml']).default('table'))
+    .addOption(new Option('-o, --output <format>', 'output format: table, wide (more columns), json (fields in docs/simulator.md), yaml, or name (the policies)').choices(['table', 'wide', 'json', 'yaml', 'name']).default('table'))
     .option('--json', 'the same as -o json: one JSON object and nothing else')
     .option('--html <file>', 'write a self-contained HTML report with charts')
     .option('--tune', 'search the tunable values on the first half, judge them on the second; recommend them only if they beat the defaults there')
