@@ -267,6 +267,19 @@ export interface FittedForecast {
  * Fit the forecast in force from `origin` on the history up to it: the model
  * the backtest picks, forecasting until the next refit plus the horizon.
  */
+/** Below a day of history the forecast has no season to go on (AWS predictive scaling asks the same). */
+export const MIN_HISTORY_HOURS = 24;
+
+/** Whether `history` has enough hours with a datapoint to forecast from (the Lambda and the simulator alike). */
+export function enoughHistory(history: HourlySeries): boolean {
+  return knownHours(history) >= MIN_HISTORY_HOURS;
+}
+
+/** Hours of `history` that have a datapoint. */
+export function knownHours(history: HourlySeries): number {
+  return history.values.filter((v) => v !== undefined).length;
+}
+
 export function fitForecast(history: HourlySeries, origin: number, horizonHours: number): FittedForecast {
   const { model, wape } = backtest(history, horizonHours);
   return { origin, model, load: forecastHourly(history, REFIT_HOURS + horizonHours, model), wape };

@@ -2,7 +2,7 @@ import type { HoldStore } from '../aws/holds-store';
 import { readMetrics } from '../aws/metrics';
 import { putMetrics, type Datum } from '../aws/metrics';
 import { FORECAST_NAMESPACE } from '../core/names';
-import { fitForecast, forecastFrom, forecastOrigin, forecastTrust, hourlyPeaks, type ForecastModel } from '../core/forecast';
+import { enoughHistory, fitForecast, forecastFrom, forecastOrigin, forecastTrust, hourlyPeaks, knownHours, MIN_HISTORY_HOURS, type ForecastModel } from '../core/forecast';
 import { forecastHolds } from '../core/forecast-holds';
 import type { Observation } from '../core/work';
 import type { TargetSpec } from '../core/config/document';
@@ -11,8 +11,7 @@ import { reconcileTargets } from '../reconcile/run';
 const HOUR = 3_600_000;
 /** History resolution: 5-minute points give each hour's peak, not just its average. */
 const HISTORY_PERIOD_SECONDS = 300;
-/** Below a day of history the forecast has no season to go on (AWS predictive scaling asks the same). */
-export const MIN_HISTORY_HOURS = 24;
+export { MIN_HISTORY_HOURS };
 
 export interface PredictiveResult {
   readonly target: string;
@@ -77,9 +76,8 @@ export async function runPredictive(all: readonly TargetSpec[], store: HoldStore
       if (obs?.error) throw new Error(`load history unreadable: ${obs.error}`);
       const hours = p.historyDays * 24;
       const series = hourlyPeaks((obs?.points ?? []).map((pt) => ({ t: pt.t, v: toRate(pt.v, p.load.statistic) })), origin - hours * HOUR, hours);
-      const known = series.values.filter((v) => v !== undefined).length;
-      if (known < MIN_HISTORY_HOURS) {
-        results.push({ ...base, skipped: `${known} hours of load history, need ${MIN_HISTORY_HOURS}: no forecast yet` });
+      if (!enoughHistory(series)) {
+        results.push({ ...base, skipped: `${knownHours(series)} hours of load history, need ${MIN_HISTORY_HOURS}: no forecast yet` });
         continue;
       }
       const fitted = fitForecast(series, origin, p.horizonHours);

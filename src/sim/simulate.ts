@@ -26,7 +26,7 @@ import { clamp } from '../../lambdas/core/capacity';
 import { DEFAULTS } from '../../lambdas/core/config/defaults';
 import { drainHold, type BacklogSignal, type DrainSpec } from '../../lambdas/core/drain';
 import { emergencyHold, openingRaise, watchIncident } from '../../lambdas/core/emergency-raise';
-import { fitForecast, forecastFrom, forecastOrigin, forecastTrust, REFIT_HOURS, type FittedForecast } from '../../lambdas/core/forecast';
+import { enoughHistory, fitForecast, MIN_HISTORY_HOURS, forecastFrom, forecastOrigin, forecastTrust, REFIT_HOURS, type FittedForecast } from '../../lambdas/core/forecast';
 import { forecastHolds } from '../../lambdas/core/forecast-holds';
 import { holderKind, isActive, NOT_SUSPENDED, type Hold, type HolderKind, type Suspension } from '../../lambdas/core/holds';
 import { reconcile, type Reconciliation } from '../../lambdas/core/reconcile';
@@ -910,8 +910,12 @@ class Controller {
     if (!history) return null;
     const end = Math.floor((origin - history.start) / HOUR);
     const hours = Math.min(end, sim.predictive.historyDays * 24);
-    if (hours < 24) return null;
-    return fitForecast({ start: origin - hours * HOUR, values: history.window(end, hours) }, origin, sim.predictive.horizonHours);
+    // A window shorter than a day cannot hold a day of hours with data.
+    if (hours < MIN_HISTORY_HOURS) return null;
+    const series = { start: origin - hours * HOUR, values: history.window(end, hours) };
+    // The Lambda's rule (lambdas/core/forecast.ts): a day of hours with data, or no forecast.
+    if (!enoughHistory(series)) return null;
+    return fitForecast(series, origin, sim.predictive.horizonHours);
   }
 }
 
