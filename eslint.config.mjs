@@ -49,7 +49,11 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', '@aws-sdk/*', '@smithy/*'], message: 'lambdas/core is pure: no CDK and no AWS SDK.' },
-            { group: ['../aws/*', '../../aws/*', '../reconcile/*', '../shared/*', '../../lib/*', '../../src/*'], message: 'lambdas/core depends on nothing but itself.' },
+            // Any depth (lambdas/core/config/… too): the adapters, the handlers, the CDK app, the CLI and the simulator.
+            {
+              group: ['**/aws', '**/aws/*', '**/reconcile', '**/reconcile/*', '**/shared/*', '**/emergency/*', '**/predictive/*', '**/runbook', '**/runbook/*', '**/scale-to-zero/*', '**/lib', '**/lib/*', '**/src/*', '**/bin/*'],
+              message: 'lambdas/core depends on nothing but itself.',
+            },
           ],
         },
       ],

@@ -79,6 +79,21 @@ export function openIncident(holds: readonly Hold[], now: number): Hold | undefi
 /** The incident id of an `emergency:<id>` holder. */
 export const incidentOf = (holder: string) => holder.slice('emergency:'.length);
 
+/**
+ * What a trigger of `incident` finds, one incident being one hold: another
+ * incident open (do nothing), this incident's own hold (a retry after a lost
+ * response or a timeout: its hold is in force), or nothing (open it).
+ */
+export type IncidentClaim = { readonly kind: 'other-open'; readonly open: Hold } | { readonly kind: 'retry'; readonly mine: Hold } | { readonly kind: 'new' };
+
+export function incidentClaim(holds: readonly Hold[], incident: string, now: number): IncidentClaim {
+  const own = emergencyHolder(incident);
+  const open = openIncident(holds, now);
+  if (open && open.holder !== own) return { kind: 'other-open', open };
+  const mine = holds.find((h) => h.holder === own && isActive(h, now));
+  return mine ? { kind: 'retry', mine } : { kind: 'new' };
+}
+
 /** An incident id readable by operators: target and opening minute (`engine-20261202-1015`). */
 export function incidentIdFor(target: string, now: Date): string {
   return `${target}-${now.toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}`;

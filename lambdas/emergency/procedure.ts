@@ -1,5 +1,5 @@
 import type { HoldStore } from '../aws/holds-store';
-import { emergencyHold, incidentOf, openIncident, openingRaise, watchIncident } from '../core/emergency-raise';
+import { emergencyHold, incidentClaim, incidentOf, openingRaise, watchIncident } from '../core/emergency-raise';
 import { emergencyHolder, holderKind, isActive } from '../core/holds';
 import { emergencyCeiling, type TargetSpec } from '../core/config/document';
 import { reconcileTargets, type TargetOutcome } from '../reconcile/run';
@@ -46,18 +46,17 @@ const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString(
 export async function triggerEmergency(spec: TargetSpec, store: HoldStore, incident: string, minutes: number, now: Date): Promise<EmergencyOutcome> {
   if (!spec.emergencyEnabled) throw new Error(`emergency doubling is disabled for target '${spec.name}'`);
   const nowMs = now.getTime();
-  const own = emergencyHolder(incident);
   // Read the target before the holds: if another trigger's raise has landed, its hold is visible too.
   const before = await reconcileTargets([spec], store, now);
   const current = before.targets[0];
   if (!current || current.failed) throw new Error(`${spec.name} could not be read: ${current?.error ?? 'no outcome'}`);
-  const holds = await store.of(spec.name);
-  const open = openIncident(holds, nowMs);
-  if (open && open.holder !== own) {
+  const claim = incidentClaim(await store.of(spec.name), incident, nowMs);
+  if (claim.kind === 'other-open') {
+    const { open } = claim;
     return { target: spec.name, outcome: 'already-open', incidentId: incidentOf(open.holder), expiresAt: iso(open.expiresAt), reason: `incident ${incidentOf(open.holder)} is open; one raise per incident` };
   }
-  const mine = holds.find((h) => h.holder === own && isActive(h, nowMs));
-  if (mine) {
+  if (claim.kind === 'retry') {
+    const { mine } = claim;
     // A retry of this incident: its hold is there; make sure it is applied.
     const again = applied(spec, (await reconcileTargets([spec], store, now)).targets[0], incident);
     return { target: spec.name, outcome: 'doubled', incidentId: incident, to: mine.floor ?? again.desired, min: again.min, max: again.max, expiresAt: iso(mine.expiresAt), reason: `incident ${incident} was opened by this caller; its hold is in force` };

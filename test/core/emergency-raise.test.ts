@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { doublingRaise, emergencyHold, incidentIdFor, incidentOf, openIncident } from '../../lambdas/core/emergency-raise';
+import { doublingRaise, emergencyHold, incidentClaim, incidentIdFor, incidentOf, openIncident } from '../../lambdas/core/emergency-raise';
 import type { Hold } from '../../lambdas/core/holds';
 
 const NOW = Date.parse('2026-12-02T10:15:42Z');
@@ -76,5 +76,37 @@ describe('Function: incidentIdFor', () => {
   it('names the target and the UTC opening minute, so triggers within one minute are one incident', () => {
     expect(incidentIdFor('engine', new Date(NOW))).toBe('engine-20261202-1015');
     expect(incidentIdFor('engine', new Date(NOW + 10_000))).toBe('engine-20261202-1015');
+  });
+});
+
+describe('Function: incidentClaim (one incident, one hold)', () => {
+  const hold = (incident: string, expiresAt: number, createdAt = S - 60): Hold => ({
+    target: 'engine',
+    holder: `emergency:${incident}`,
+    floor: 8,
+    ceiling: 8,
+    suspendScaleIn: true,
+    reason: `incident ${incident}`,
+    createdAt,
+    expiresAt,
+  });
+
+  it('nothing open: a new incident', () => {
+    expect(incidentClaim([], 'engine-1015', NOW)).toEqual({ kind: 'new' });
+    // An expired hold of the same or another incident counts as gone.
+    expect(incidentClaim([hold('engine-0900', S - 1), hold('engine-1015', S - 1)], 'engine-1015', NOW)).toEqual({ kind: 'new' });
+  });
+
+  it('its own active hold: a retry of the same incident, which gets its hold back', () => {
+    const mine = hold('engine-1015', S + 3600);
+    expect(incidentClaim([mine], 'engine-1015', NOW)).toEqual({ kind: 'retry', mine });
+  });
+
+  it("another incident's active hold: nothing is opened, whoever holds it", () => {
+    const other = hold('engine-1000', S + 3600);
+    expect(incidentClaim([other], 'engine-1015', NOW)).toEqual({ kind: 'other-open', open: other });
+    // Both there (a race left two): the oldest is the open incident, and it is not ours.
+    const mine = hold('engine-1015', S + 3600, S - 10);
+    expect(incidentClaim([mine, other], 'engine-1015', NOW)).toEqual({ kind: 'other-open', open: other });
   });
 });
