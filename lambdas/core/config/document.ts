@@ -3,7 +3,7 @@ import en from 'zod/v4/locales/en.js';
 import { DEFAULTS } from './defaults';
 import { ConfigError, problemsFromZod } from './errors';
 import { documentMetricSchema as metricSchema } from './metric';
-import { peakHoursShape, plannedEventShape, predictiveShape } from './parts';
+import { gpuIdlePercentSchema, idleMinutesSchema, peakHoursShape, plannedEventShape, predictiveShape, probeShape } from './parts';
 
 /**
  * The managed-targets document (DESIGN.md, "Managed targets"): what the
@@ -64,10 +64,10 @@ const common = {
   inFlight: z.optional(metricSchema),
   /** GPU utilisation %; when given, idleness also needs it at or below gpuIdlePercent. */
   gpuUtilization: z.optional(metricSchema),
-  gpuIdlePercent: z._default(z.number().check(z.minimum(0), z.maximum(100)), DEFAULTS.scaleToZero.gpuIdlePercent),
+  gpuIdlePercent: z._default(gpuIdlePercentSchema, DEFAULTS.scaleToZero.gpuIdlePercent),
   /** At zero with the work metric unknown: one task for forMinutes, every everyMinutes. @default - no probe */
-  probe: z.optional(z.object({ everyMinutes: z.int().check(z.minimum(5), z.maximum(1_440)), forMinutes: z.int().check(z.minimum(1), z.maximum(60)) })),
-  idleMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), DEFAULTS.scaleToZero.idleMinutes),
+  probe: z.optional(z.object(probeShape)),
+  idleMinutes: z._default(idleMinutesSchema, DEFAULTS.scaleToZero.idleMinutes),
   scaleFromZeroTo: z._default(positiveInt, DEFAULTS.scaleToZero.scaleFromZeroTo),
   missingDataIsIdle: z._default(z.boolean(), false),
   /** Alarm names whose events belong to this target. */

@@ -58,3 +58,18 @@ export const predictiveShape = {
   historyDays: z._default(int(2, 14), DEFAULTS.predictive.historyDays),
   horizonHours: z._default(int(1, 48), DEFAULTS.predictive.horizonHours),
 };
+
+/** A scale-to-zero target's idle window, minutes (config and document alike). */
+export const idleMinutesSchema = int(1, 1_440);
+
+/** GPU utilisation at or below this is idle, percent. */
+export const gpuIdlePercentSchema = z.number().check(z.minimum(0), z.maximum(100));
+
+/**
+ * A timed probe of a scale-to-zero target whose work metric is unknown at zero: one task for
+ * `forMinutes`, at minutes of the clock divisible by `everyMinutes`.
+ */
+export const probeShape = {
+  everyMinutes: int(5, 1_440),
+  forMinutes: int(1, 60),
+};

@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { DEFAULTS } from './defaults';
 import { metricOverrideSchema } from './metric';
-import { peakHoursShape, plannedEventShape, predictiveShape } from './parts';
+import { gpuIdlePercentSchema, idleMinutesSchema, peakHoursShape, plannedEventShape, predictiveShape, probeShape } from './parts';
 
 /**
  * The mlscale configuration document (config/mlscale.json).
@@ -169,12 +169,7 @@ export const demandPoolSchema = z.strictObject({
 });
 
 /** A timed probe of a scale-to-zero pool whose work metric is unknown at zero (a consumer group that never committed). */
-export const probeSchema = z.strictObject({
-  /** Probe at minutes of the clock divisible by this. */
-  everyMinutes: int(5, 1_440),
-  /** One task for this long. */
-  forMinutes: int(1, 60),
-});
+export const probeSchema = z.strictObject(probeShape);
 
 export const scaleToZeroPoolSchema = z.strictObject({
   ...poolBase,
@@ -184,13 +179,13 @@ export const scaleToZeroPoolSchema = z.strictObject({
     instanceType: 'g5.xlarge',
     gpusPerTask: 1,
   }),
-  idleMinutes: z._default(minutes, DEFAULTS.scaleToZero.idleMinutes),
+  idleMinutes: z._default(idleMinutesSchema, DEFAULTS.scaleToZero.idleMinutes),
   /** Capacity to start when work appears at zero. */
   scaleFromZeroTo: z._default(int(1), DEFAULTS.scaleToZero.scaleFromZeroTo),
   /** Treat a missing work datapoint as "no work". Off: missing data is unknown and blocks scale-down. */
   missingDataIsIdle: z._default(z.boolean(), false),
   /** GPU utilisation at or below this is idle (GPU pools: a job in flight lags nothing but keeps the GPU busy). */
-  gpuIdlePercent: z._default(z.number().check(z.minimum(0), z.maximum(100)), DEFAULTS.scaleToZero.gpuIdlePercent),
+  gpuIdlePercent: z._default(gpuIdlePercentSchema, DEFAULTS.scaleToZero.gpuIdlePercent),
   /** @default - no probe: an unknown work metric at zero is an error, alarmed */
   probe: z.optional(probeSchema),
 });
@@ -218,7 +213,7 @@ export const batchPoolSchema = z.strictObject({
   queue: z._default(batchQueueSchema, { existing: false, maxReceiveCount: 5, visibilityTimeoutSeconds: 300 }),
   /** Visible messages per running task that target tracking holds. @default - thresholds.queueDepthPerTask */
   messagesPerTask: z.optional(z.number().check(z.gt(0))),
-  idleMinutes: z._default(minutes, DEFAULTS.scaleToZero.idleMinutes),
+  idleMinutes: z._default(idleMinutesSchema, DEFAULTS.scaleToZero.idleMinutes),
   scaleFromZeroTo: z._default(int(1), DEFAULTS.scaleToZero.scaleFromZeroTo),
   /**
    * A minute with no queue datapoint counts as empty. On by default for SQS: CloudWatch stops publishing a
@@ -252,8 +247,8 @@ export const nodeGroupSchema = z.strictObject({
   inFlight: z.optional(metricOverrideSchema),
   /** GPU utilisation of the group's nodes. @default - Pipestream/GPU GPUUtilization by NodeGroup */
   gpuUtilization: z.optional(metricOverrideSchema),
-  gpuIdlePercent: z._default(z.number().check(z.minimum(0), z.maximum(100)), DEFAULTS.scaleToZero.gpuIdlePercent),
-  idleMinutes: z._default(minutes, DEFAULTS.scaleToZero.idleMinutes),
+  gpuIdlePercent: z._default(gpuIdlePercentSchema, DEFAULTS.scaleToZero.gpuIdlePercent),
+  idleMinutes: z._default(idleMinutesSchema, DEFAULTS.scaleToZero.idleMinutes),
   missingDataIsIdle: z._default(z.boolean(), false),
   probe: z.optional(probeSchema),
   /** Seconds from "desired + 1" to a node running pods (GPU node boot + driver + image pull). */
