@@ -16,15 +16,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { at, seededNoise } from './seeded-noise';
 
-let seed = 20260602;
-function noise(): number {
-  // Park-Miller LCG: the same trace on every machine.
-  seed = (seed * 48271) % 2147483647;
-  return seed / 2147483647 - 0.5;
-}
+const noise = seededNoise();
 
-const at = (h: number, m = 0) => h * 60 + m;
 function base(minute: number): number {
   const hh = Math.floor(minute / 60);
   const mm = minute % 60;

@@ -11,15 +11,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { at, seededNoise } from './seeded-noise';
 
-let seed = 20260602;
-function noise(): number {
-  // Park-Miller LCG: the same trace on every machine.
-  seed = (seed * 48271) % 2147483647;
-  return seed / 2147483647 - 0.5;
-}
+const noise = seededNoise();
 
-const at = (h: number, m = 0) => h * 60 + m;
 function base(minute: number): number {
   const lerp = (a: number, b: number, from: number, to: number) => a + ((b - a) * (minute - from)) / (to - from);
   if (minute < at(1, 30)) return lerp(25, 0, 0, at(1, 30));

@@ -71,22 +71,16 @@ export class RolloutRunbook extends Construct {
         '$.kept',
       ),
     );
-    const kept = new sfn.Pass(this, 'Kept the last healthy step', {
-      parameters: {
-        'Error.$': '$.stop.Error',
-        'Cause.$': `States.Format('${STOPPED_AT}; kept step {} ({} replicas) until {}: desired {} left to the autoscaler', ${STOPPED_ARGS}, $.healthy.number, $.healthy.replicas, $.plan.until, $.kept.desired)`,
-      },
-      resultPath: '$.error',
-    });
+    // Each way a rollout stops sets $.error: the stop's Error, and a Cause that starts with STOPPED_AT and says what was kept.
+    const stopCause = (id: string, tail: string, args?: string) =>
+      new sfn.Pass(this, id, {
+        parameters: { 'Error.$': '$.stop.Error', 'Cause.$': `States.Format('${STOPPED_AT}; ${tail}', ${STOPPED_ARGS}${args ? `, ${args}` : ''})` },
+        resultPath: '$.error',
+      });
+    const kept = stopCause('Kept the last healthy step', 'kept step {} ({} replicas) until {}: desired {} left to the autoscaler', '$.healthy.number, $.healthy.replicas, $.plan.until, $.kept.desired');
     keep.next(kept);
     kept.next(notify('Report stopped', 'rollout stopped: kept the last healthy step', '$.error', stopped));
-    const keepFailed = new sfn.Pass(this, 'Could not keep the last healthy step', {
-      parameters: {
-        'Error.$': '$.stop.Error',
-        'Cause.$': `States.Format('${STOPPED_AT}; could not lower its hold to step {} ({} replicas): the hold ends by itself at {}', ${STOPPED_ARGS}, $.healthy.number, $.healthy.replicas, $.plan.until)`,
-      },
-      resultPath: '$.error',
-    }).next(stopped);
+    const keepFailed = stopCause('Could not keep the last healthy step', 'could not lower its hold to step {} ({} replicas): the hold ends by itself at {}', '$.healthy.number, $.healthy.replicas, $.plan.until').next(stopped);
     keep.addCatch(
       notify(
         'Report keep failure',
@@ -98,22 +92,10 @@ export class RolloutRunbook extends Construct {
     );
 
     const release = withPatientRetry(lambdaStep(this, 'Release the hold', fn, { action: 'release', 'target.$': '$.plan.target.name', 'holder.$': '$.plan.holder' }, '$.released'));
-    const released = new sfn.Pass(this, 'Released the hold', {
-      parameters: {
-        'Error.$': '$.stop.Error',
-        'Cause.$': `States.Format('${STOPPED_AT}; no step was healthy: hold released, desired {} left to the autoscaler', ${STOPPED_ARGS}, $.released.desired)`,
-      },
-      resultPath: '$.error',
-    });
+    const released = stopCause('Released the hold', 'no step was healthy: hold released, desired {} left to the autoscaler', '$.released.desired');
     release.next(released);
     released.next(notify('Report released', 'rollout stopped at the first step: no step was healthy, hold released', '$.error', stopped));
-    const releaseFailed = new sfn.Pass(this, 'Could not release the hold', {
-      parameters: {
-        'Error.$': '$.stop.Error',
-        'Cause.$': `States.Format('${STOPPED_AT}; could not release its hold: it ends by itself at {}', ${STOPPED_ARGS}, $.plan.until)`,
-      },
-      resultPath: '$.error',
-    }).next(stopped);
+    const releaseFailed = stopCause('Could not release the hold', 'could not release its hold: it ends by itself at {}', '$.plan.until').next(stopped);
     release.addCatch(
       notify(
         'Report release failure',
