@@ -30,5 +30,12 @@ if (require.main === module) {
     console.error('usage: npx tsx scripts/azure-request-log.ts INPUT.csv OUTPUT.csv');
     process.exit(2);
   }
-  writeFileSync(output, requestLog(readFileSync(input, 'utf8'), input));
+  try {
+    // Read and check everything before writing: a bad input leaves OUTPUT as it was.
+    const log = requestLog(readFileSync(input, 'utf8'), input);
+    writeFileSync(output, log);
+  } catch (err) {
+    console.error(`Error: ${(err as Error).message}`);
+    process.exit(1);
+  }
 }
