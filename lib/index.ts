@@ -24,6 +24,7 @@ export {
   QUEUE_NAME_ENV,
 } from './constructs/inference-pool';
 export { LagGrowthStepScaling, type LagGrowthStepScalingProps } from './constructs/lag-growth-step-scaling';
+export { StepScaleIn, type StepScaleInProps } from './constructs/step-scale-in';
 export { BatchQueue, type BatchQueueProps } from './constructs/batch-queue';
 export { EcsPlatform, type EcsPlatformProps } from './constructs/ecs-platform';
 export { GpuCapacityProvider, type GpuCapacityProviderProps } from './constructs/gpu-capacity-provider';

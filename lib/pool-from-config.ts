@@ -6,6 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { ResolvedPool, Thresholds } from '../lambdas/core/config';
+import { usesStepScaleIn } from '../lambdas/core/scale-in';
 import { BatchQueue } from './constructs/batch-queue';
 import type { InferencePool, InferencePoolProps } from './constructs/inference-pool';
 import type { PoolRowProps } from './constructs/scaling-dashboard';
@@ -127,6 +128,8 @@ export function inferencePoolProps(
  *   pool's lagScaling says so (with 'drain' the reconciler sizes the pool to
  *   what clears the lag instead); with scaleOnLagGrowth, step scale-out on
  *   the lag's growth rate, sized on the CPU target as the drain floor is;
+ *   with scaleInMinutes under 15 (the default is 12), target tracking only
+ *   scales out and a step policy scales in after that many low minutes;
  * - demand: pending requests per task, and step scale-out on p99 latency;
  * - scale-to-zero: pending requests per task, above the floor the reconciler
  *   owns (1 when work appears, 0 after the idle minutes), so target tracking
@@ -136,10 +139,20 @@ export function inferencePoolProps(
  */
 export function scaleByKind(target: InferencePool, pool: ResolvedPool, thresholds: Thresholds): void {
   switch (pool.kind) {
-    case 'always-on':
-      target.scaleOnCpu({ targetUtilizationPercent: thresholds.cpuPercent });
-      if (pool.trackConsumerLag && pool.lagScaling === 'target-tracking') {
-        target.scaleOnConsumerLag({ lagMetric: toMetric(pool.metrics.consumerLag), targetLag: thresholds.consumerLag });
+    case 'always-on': {
+      // scaleInMinutes under 15: target tracking scales out only, the step policy scales in sooner.
+      const stepIn = usesStepScaleIn(pool.scaleInMinutes);
+      const lagTracked = pool.trackConsumerLag && pool.lagScaling === 'target-tracking';
+      target.scaleOnCpu({ targetUtilizationPercent: thresholds.cpuPercent, disableScaleIn: stepIn });
+      if (lagTracked) {
+        target.scaleOnConsumerLag({ lagMetric: toMetric(pool.metrics.consumerLag), targetLag: thresholds.consumerLag, disableScaleIn: stepIn });
+      }
+      if (stepIn) {
+        target.scaleInOnCpu({
+          targetUtilizationPercent: thresholds.cpuPercent,
+          minutes: pool.scaleInMinutes,
+          ...(lagTracked ? { lag: { metric: toMetric(pool.metrics.consumerLag), target: thresholds.consumerLag } } : {}),
+        });
       }
       if (pool.scaleOnLagGrowth) {
         target.scaleOnLagGrowth({
@@ -150,6 +163,7 @@ export function scaleByKind(target: InferencePool, pool: ResolvedPool, threshold
         });
       }
       return;
+    }
     case 'demand':
       target.scaleOnQueuePerTask({ queueMetric: toMetric(pool.metrics.queueDepth), targetPerTask: thresholds.queueDepthPerTask });
       target.scaleOnLatency({ latencyMetric: toMetric(pool.metrics.latency, { statistic: 'p99' }), thresholdMs: thresholds.cpuModuleP99Ms });

@@ -110,6 +110,15 @@ describe('config: presets', () => {
 });
 
 describe('config: errors name the field', () => {
+  it('scaleInMinutes: 1 to 15 whole minutes (default 12), on always-on pools only', () => {
+    const engine = pool(selectEnvironment(parseConfig(exampleConfig()), 'production'), 'engine');
+    expect(engine.kind === 'always-on' && engine.scaleInMinutes).toBe(12);
+    expect(errorFor((c) => (c.pools[0].scaleInMinutes = 0))).toMatch(/pools\[0\]\.scaleInMinutes: /);
+    expect(errorFor((c) => (c.pools[0].scaleInMinutes = 16))).toMatch(/pools\[0\]\.scaleInMinutes: /);
+    expect(errorFor((c) => (c.pools[0].scaleInMinutes = 2.5))).toMatch(/pools\[0\]\.scaleInMinutes: /);
+    expect(errorFor((c) => (c.pools[1].scaleInMinutes = 5))).toMatch(/pools\[1\].*scaleInMinutes/);
+  });
+
   it('min above max', () => {
     expect(errorFor((c) => (c.pools[1].minCapacity = 25))).toMatch(/pools\[1\]\.minCapacity: must be <= maxCapacity, got 25 > 20/);
   });

@@ -1,3 +1,4 @@
+import { scaleInExpressions } from '../lambdas/core/scale-in';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -84,7 +85,7 @@ describe('Stack: always-on pool (engine + sidecar)', () => {
     expect(target.Properties).toMatchObject({ MinCapacity: 2, MaxCapacity: 10, ScalableDimension: 'ecs:service:DesiredCount', ServiceNamespace: 'ecs' });
   });
 
-  it('tracks CPU at 70 % with 60 s out / 300 s in cooldowns', () => {
+  it('tracks CPU at 70 % with 60 s out / 300 s in cooldowns, scale-out only (the step scale-in removes tasks)', () => {
     const cpu = policiesOf('engine').filter(
       (p) => p.Properties.TargetTrackingScalingPolicyConfiguration?.PredefinedMetricSpecification?.PredefinedMetricType === 'ECSServiceAverageCPUUtilization',
     );
@@ -94,7 +95,34 @@ describe('Stack: always-on pool (engine + sidecar)', () => {
       TargetValue: 70,
       ScaleOutCooldown: 60,
       ScaleInCooldown: 300,
+      DisableScaleIn: true,
     });
+  });
+
+  it('scales in on CPU after 12 low minutes (scaleInMinutes) by a step policy on metric math, one step per 300 s', () => {
+    const steps = policiesOf('engine').filter((p) => p.Properties.PolicyType === 'StepScaling');
+    expect(steps).toHaveLength(1);
+    expect(steps[0]!.Properties.PolicyName).toBe('engine-step-scale-in');
+    expect(steps[0]!.Properties.StepScalingPolicyConfiguration).toMatchObject({ AdjustmentType: 'ChangeInCapacity', Cooldown: 300 });
+    const [policyId] = Object.entries(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy') as Record<string, Resource>).find(
+      ([, p]) => p.Properties.PolicyName === 'engine-step-scale-in',
+    )!;
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).filter((a) =>
+      (a.Properties.AlarmActions as { Ref?: string }[] | undefined)?.some((x) => x.Ref === policyId),
+    );
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]!.Properties).toMatchObject({ EvaluationPeriods: 12, DatapointsToAlarm: 12, Threshold: 1, TreatMissingData: 'notBreaching' });
+    const returned = (alarms[0]!.Properties.Metrics as { Expression?: string; ReturnData?: boolean }[]).find((q) => q.ReturnData !== false)!;
+    expect(returned.Expression).toBe(scaleInExpressions({ cpuTarget: 70, minutes: 12, cooldownSeconds: 300 }).removable);
+  });
+
+  it('with scaleInMinutes 15, leaves scale-in to target tracking: no step policy, DisableScaleIn unset', () => {
+    const config = exampleConfig() as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    config.pools[0].scaleInMinutes = 15;
+    const { template: t } = synth(config as ReturnType<typeof exampleConfig>);
+    const engine = (Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')) as Resource[]).filter((p) => String(p.Properties.ScalingTargetId?.Ref).startsWith('enginepool'));
+    expect(engine.map((p) => p.Properties.PolicyType)).toEqual(['TargetTrackingScaling']);
+    expect(engine[0]!.Properties.TargetTrackingScalingPolicyConfiguration.DisableScaleIn).toBeUndefined();
   });
 
   it('scales on Kafka ConsumerLag through the reconciler, sized to what drains it, not target tracking on total lag', () => {
@@ -127,12 +155,16 @@ describe('Stack: always-on pool (engine + sidecar)', () => {
       TargetValue: 1000,
       ScaleOutCooldown: 60,
       ScaleInCooldown: 300,
+      DisableScaleIn: true,
     });
+    // The step scale-in waits for the lag too: every tracked metric low, as target tracking's own scale-in.
+    const stepIn = policies.find((p) => p.Properties.PolicyName === 'engine-step-scale-in');
+    expect(stepIn).toBeDefined();
     expect(stack.targets.find((x) => x.name === 'engine')!.drain).toBeUndefined();
   });
 
-  it('has exactly the CPU tracking policy', () => {
-    expect(policiesOf('engine')).toHaveLength(1);
+  it('has exactly the CPU tracking policy and the step scale-in', () => {
+    expect(policiesOf('engine').map((p) => p.Properties.PolicyType).sort()).toEqual(['StepScaling', 'TargetTrackingScaling']);
   });
 });
 
@@ -177,8 +209,9 @@ describe('Stack: demand pool (CPU modules)', () => {
         { MetricIntervalLowerBound: 2000, ScalingAdjustment: 50 },
       ],
     });
+    const [cpuModules] = scalableTargetOf('cpu-modules');
     const policyId = Object.entries(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')).find(
-      ([, p]) => (p as Resource).Properties.PolicyType === 'StepScaling',
+      ([, p]) => (p as Resource).Properties.PolicyType === 'StepScaling' && (p as Resource).Properties.ScalingTargetId?.Ref === cpuModules,
     )![0];
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Latency',
@@ -560,8 +593,8 @@ describe('Stack: batch pool and lag growth (config/examples/batch.json)', () => 
       scaleOutCooldownSeconds: engine.scaleOutCooldownSeconds,
     });
     const policies = policiesOfService('engine');
-    expect(policies).toHaveLength(2);
-    const step = policies.find((p) => p.Properties.PolicyType === 'StepScaling')!.Properties;
+    expect(policies.map((p) => p.Properties.PolicyName).sort()).toEqual(['engine-lag-growth', 'engine-step-scale-in', expect.stringContaining('CpuTracking')].sort());
+    const step = policies.find((p) => p.Properties.PolicyName === 'engine-lag-growth')!.Properties;
     expect(step.PolicyName).toBe('engine-lag-growth');
     expect(step.StepScalingPolicyConfiguration).toMatchObject({
       AdjustmentType: 'ChangeInCapacity',

@@ -14,6 +14,7 @@ import { DEFAULT_LOG_RETENTION } from '../log-retention';
 import { taskCountMetric } from '../metrics';
 import { acknowledgeTaskArns } from '../nag';
 import { LagGrowthStepScaling } from './lag-growth-step-scaling';
+import { StepScaleIn } from './step-scale-in';
 
 /** The environment variables a pool with a queue gives every container: where its work is. */
 export const QUEUE_URL_ENV = 'MLSCALE_QUEUE_URL';
@@ -147,6 +148,19 @@ export interface PolicyCooldownProps {
 export interface CpuScalingProps extends PolicyCooldownProps {
   /** Average CPU utilization of the tasks to hold. */
   readonly targetUtilizationPercent: number;
+  /** Scale out only (another policy scales in: scaleInOnCpu). @default false */
+  readonly disableScaleIn?: boolean;
+}
+
+export interface StepScaleInOnCpuProps {
+  /** The CPU target tracking target the scale-in sizes to (as scaleOnCpu's). */
+  readonly targetUtilizationPercent: number;
+  /** One-minute datapoints, all below 90 % of target, before a step (1-14). */
+  readonly minutes: number;
+  /** With target tracking on a lag too: the lag must be below 90 % of this as well. */
+  readonly lag?: { readonly metric: cloudwatch.IMetric; readonly target: number };
+  /** @default - the pool's scaleInCooldown */
+  readonly cooldown?: Duration;
 }
 
 export interface ConsumerLagScalingProps extends PolicyCooldownProps {
@@ -154,6 +168,8 @@ export interface ConsumerLagScalingProps extends PolicyCooldownProps {
   readonly lagMetric: cloudwatch.IMetric;
   /** Lag to hold; target tracking adds tasks in proportion to the total lag. */
   readonly targetLag: number;
+  /** Scale out only (another policy scales in: scaleInOnCpu). @default false */
+  readonly disableScaleIn?: boolean;
 }
 
 export interface QueuePerTaskScalingProps extends PolicyCooldownProps {
@@ -226,6 +242,7 @@ export class InferencePool extends Construct {
   private _cpuPolicy?: appscaling.TargetTrackingScalingPolicy;
   private _consumerLagPolicy?: appscaling.TargetTrackingScalingPolicy;
   private _lagGrowthScaling?: LagGrowthStepScaling;
+  private _stepScaleIn?: StepScaleIn;
   private _queuePerTaskPolicy?: appscaling.CfnScalingPolicy;
   private _latencyPolicy?: appscaling.StepScalingPolicy;
 
@@ -352,9 +369,35 @@ export class InferencePool extends Construct {
     this._cpuPolicy = this.scalableTarget.scaleToTrackMetric('CpuTracking', {
       predefinedMetric: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION,
       targetValue: props.targetUtilizationPercent,
+      ...(props.disableScaleIn ? { disableScaleIn: true } : {}),
       ...this.cooldowns(props),
     });
     return this._cpuPolicy;
+  }
+
+  /**
+   * Scale in on CPU sooner than target tracking does (after `minutes`
+   * one-minute datapoints below 90 % of target, not 15), sized as target
+   * tracking sizes it: a step policy on metric math over CPU and running
+   * tasks (StepScaleIn, lambdas/core/scale-in.ts). Give the pool's target
+   * tracking policies `disableScaleIn` so this is the only scale-in.
+   */
+  scaleInOnCpu(props: StepScaleInOnCpuProps): StepScaleIn {
+    this._stepScaleIn = new StepScaleIn(this, 'StepScaleIn', {
+      scalingTarget: this.scalableTarget,
+      cpuMetric: this.metricCpu(),
+      runningTasksMetric: this.metricRunningTasks(),
+      ...(props.lag ? { lagMetric: props.lag.metric } : {}),
+      policy: {
+        cpuTarget: props.targetUtilizationPercent,
+        minutes: props.minutes,
+        cooldownSeconds: (props.cooldown ?? this.scaleInCooldown).toSeconds(),
+        ...(props.lag ? { lagTarget: props.lag.target } : {}),
+      },
+      policyName: `${this.serviceName}-step-scale-in`,
+      subject: this.serviceName,
+    });
+    return this._stepScaleIn;
   }
 
   /** Target tracking on a consumer group's total lag (it exists at zero tasks, so it can wake the pool). */
@@ -362,6 +405,7 @@ export class InferencePool extends Construct {
     this._consumerLagPolicy = this.scalableTarget.scaleToTrackMetric('ConsumerLagTracking', {
       customMetric: props.lagMetric,
       targetValue: props.targetLag,
+      ...(props.disableScaleIn ? { disableScaleIn: true } : {}),
       ...this.cooldowns(props),
     });
     return this._consumerLagPolicy;
@@ -487,6 +531,11 @@ export class InferencePool extends Construct {
   /** The step policy and alarm `scaleOnLagGrowth` added, if any. */
   get lagGrowthScaling(): LagGrowthStepScaling | undefined {
     return this._lagGrowthScaling;
+  }
+
+  /** The step scale-in policy and alarm `scaleInOnCpu` added, if any. */
+  get stepScaleIn(): StepScaleIn | undefined {
+    return this._stepScaleIn;
   }
 
   /** The policy `scaleOnQueuePerTask` added, if any. */

@@ -12,6 +12,7 @@ import type { SimPool } from './sim-config';
 import { INTERPOLATE_ABOVE_SECONDS } from './trace';
 import { configPath, tuningVerdict, type TuneResult } from './tune';
 import { scalesToZero } from '../../lambdas/core/config/pool-kind';
+import { SCALE_IN_LOW_FRACTION, TARGET_TRACKING_SCALE_IN_MINUTES, usesStepScaleIn } from '../../lambdas/core/scale-in';
 
 const int = (x: number) => Math.round(x).toLocaleString('en-US');
 const num = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 2 });
@@ -119,6 +120,25 @@ export function simulationNotes(c: Comparison, sim: SimPool, policies: readonly 
   if (lagGrowthOn(sim) && policies.includes('mlscale')) {
     const n = c.policies.mlscale.lagGrowthScaleOuts ?? 0;
     notes.push(`mlscale includes the lag-growth step policy (scaleOnLagGrowth): it raised desired capacity ${int(n)} time${n === 1 ? '' : 's'} (target tracking and the baselines do not have it).`);
+  }
+
+  if (pool.kind === 'always-on' && usesStepScaleIn(sim.tunables.scaleInMinutes) && policies.includes('mlscale')) {
+    notes.push(
+      `mlscale scales in with its step policy after ${int(sim.tunables.scaleInMinutes)} minutes below ${SCALE_IN_LOW_FRACTION * 100} % of the CPU target (scaleInMinutes; target tracking only scales out); ` +
+        `the baselines keep target tracking's own scale-in (${TARGET_TRACKING_SCALE_IN_MINUTES} of ${TARGET_TRACKING_SCALE_IN_MINUTES} datapoints).`,
+    );
+  }
+
+  // Planned events whose raised window (lead to cooldown) falls within the trace; peak hours recur.
+  const from = Date.parse(t.start);
+  const to = from + c.minutes * 60_000;
+  const events = sim.plannedEvents.filter((e) => Date.parse(e.start) - e.leadMinutes * 60_000 < to && Date.parse(e.end) + e.cooldownMinutes * 60_000 > from);
+  if (events.length + sim.peakHours.length > 0 && policies.some((p) => p === 'target-tracking' || p === 'target-tracking-cpu')) {
+    const what = [
+      ...(events.length ? [`${events.length} planned event${events.length === 1 ? '' : 's'}`] : []),
+      ...(sim.peakHours.length ? [`${sim.peakHours.length} peak-hour window${sim.peakHours.length === 1 ? '' : 's'}`] : []),
+    ].join(' and ');
+    notes.push(`The baselines carry the config's ${what} as a native build would: scheduled actions that raise MinCapacity for the same windows (mlscale holds them as schedule holds).`);
   }
 
   if (policies.includes('target-tracking-cpu') && pool.minCapacity === 0) {

@@ -18,6 +18,8 @@ export interface Tunables {
   readonly idleMinutes: number;
   /** Seconds a backlog should take to clear (drain-sized scale-out and emergencies). */
   readonly drainSeconds: number;
+  /** Always-on pools: minutes below 90 % of the CPU target before a scale-in (15 = target tracking's own). */
+  readonly scaleInMinutes: number;
 }
 
 /** Everything the simulator needs about the one pool it replays a trace through. */
@@ -98,6 +100,7 @@ export function defaultTunables(pool: ResolvedPool, thresholds: Thresholds): Tun
     headroom: pool.predictive.headroom,
     idleMinutes: scalesToZero(pool) ? pool.idleMinutes : DEFAULTS.scaleToZero.idleMinutes,
     drainSeconds: pool.kind === 'always-on' ? pool.drainSeconds : DEFAULTS.drainSeconds,
+    scaleInMinutes: pool.kind === 'always-on' ? pool.scaleInMinutes : DEFAULTS.pool.scaleInMinutes,
   };
 }
 

@@ -37,6 +37,8 @@ import { evaluateAlarm } from './alarm-eval';
 import { FlapCounter } from './flap-counter';
 import { LagGrowthScaling } from './lag-growth';
 import { Ring } from './ring';
+import { StepScaleIn } from './scale-in';
+import { usesStepScaleIn } from '../../lambdas/core/scale-in';
 import { lagGrowthOf, type SimPool } from './sim-config';
 import { HIGH_DATAPOINTS, LOW_DATAPOINTS, METRIC_DELAY_MINUTES, TargetTracking, type Series, type StepPolicy, type TrackedMetric } from './target-tracking';
 import { streamOf, type MinuteTrace, type TraceStream } from './trace';
@@ -529,6 +531,8 @@ class Controller {
   private readonly growth: Ring | undefined;
   private readonly tracking: TargetTracking;
   private readonly lagGrowth: LagGrowthScaling | undefined;
+  /** mlscale's step scale-in (scaleInMinutes under 15): target tracking then only scales out. */
+  private readonly scaleIn: StepScaleIn | undefined;
   private readonly batch: boolean;
   private readonly full: boolean;
   private readonly toZero: boolean;
@@ -588,10 +592,18 @@ class Controller {
       // AWS's default ECS service autoscaling: one CPU target tracking policy, whatever the pool.
       metrics.push({ name: 'CPU', target: thresholds.cpuPercent, series: this.cpu });
     } else if (pool.kind === 'always-on') {
-      metrics.push({ name: 'CPU', target: this.full ? tunables.cpuPercent : thresholds.cpuPercent, series: this.cpu });
+      // With mlscale's step scale-in, every target tracking policy has DisableScaleIn: the step policy removes tasks.
+      const stepIn = this.full && usesStepScaleIn(tunables.scaleInMinutes);
+      const cpuTarget = this.full ? tunables.cpuPercent : thresholds.cpuPercent;
+      metrics.push({ name: 'CPU', target: cpuTarget, series: this.cpu, scaleOutOnly: stepIn });
       // mlscale sizes scale-out on the lag to what drains it (the drain floor below) instead of tracking total lag,
       // unless the pool asks for AWS target tracking on lag.
-      if (pool.trackConsumerLag && (!this.full || pool.lagScaling === 'target-tracking')) metrics.push({ name: 'ConsumerLag', target: thresholds.consumerLag, series: this.lag });
+      const lagTracked = pool.trackConsumerLag && (!this.full || pool.lagScaling === 'target-tracking');
+      if (lagTracked) metrics.push({ name: 'ConsumerLag', target: thresholds.consumerLag, series: this.lag, scaleOutOnly: stepIn });
+      if (stepIn) {
+        const policy = { cpuTarget, minutes: tunables.scaleInMinutes, cooldownSeconds: tunables.scaleInCooldownSeconds, ...(lagTracked ? { lagTarget: thresholds.consumerLag } : {}) };
+        this.scaleIn = new StepScaleIn(policy, this.cpu, this.ready, this.lag);
+      }
     } else {
       // A batch pool tracks its visible messages per running task at messagesPerTask (min 0, as configured).
       metrics.push({ name: this.batch ? 'backlog per task' : 'queue per task', target: pool.kind === 'batch' ? pool.messagesPerTask : thresholds.queueDepthPerTask, series: this.queuePerTask });
@@ -689,8 +701,17 @@ class Controller {
       min = r.min;
       max = r.max;
       scaleInSuspended = r.suspension.dynamicIn;
+    } else {
+      // The operator's planned events and peak hours, as the native build has them: scheduled actions that raise
+      // MinCapacity for the same windows (docs/simulator.md), so both sides carry the floor the operator asked for.
+      for (const h of this.scheduleHoldsAt(this.time(next), pool.minCapacity)) {
+        if (h.floor !== undefined && isActive(h, this.time(next))) min = Math.min(max, Math.max(min, h.floor));
+      }
     }
-    const tt = this.tracking.decide(next, desired, scaleInSuspended);
+    let tt = this.tracking.decide(next, desired, scaleInSuspended);
+    // The step scale-in acts only when nothing asks for more (its alarm and a scale-out alarm cannot both be in ALARM
+    // on the same CPU datapoints), and not while dynamic scale-in is suspended.
+    if (this.scaleIn && !tt && !scaleInSuspended) tt = this.scaleIn.decide(next, clamp(desired, min, max), min);
     // The lag-growth step policy asks from the same current capacity as target tracking: the largest ask is carried out.
     const grown = this.lagGrowth?.decide(next, desired);
     const tracked = tt ? tt.desired : desired;

@@ -99,7 +99,7 @@ describe('mlscale simulate --json', () => {
     expect(Object.keys(doc.tuned.policies)).toEqual(['mlscale', 'oracle', 'mlscale-defaults', 'target-tracking', 'target-tracking-cpu']);
     expect(doc.tuned.minutes).toBe(720);
     expect(Object.keys(doc.tuned.config).sort()).toEqual(
-      ['cpuPercent', 'drainSeconds', 'headroom', 'idleMinutes', 'leadMinutes', 'scaleInCooldownSeconds', 'scaleOutCooldownSeconds'].sort(),
+      ['cpuPercent', 'drainSeconds', 'headroom', 'idleMinutes', 'leadMinutes', 'scaleInCooldownSeconds', 'scaleInMinutes', 'scaleOutCooldownSeconds'].sort(),
     );
     expectPolicyFields(doc.tuned.policies.mlscale, 'tuned.mlscale');
     expectPolicyFields(doc.tuned.policies.oracle, 'tuned.oracle');
@@ -122,7 +122,12 @@ describe('mlscale simulate --json', () => {
 
   it('carries notes, and the forecast\'s trust with mlscale', async () => {
     const doc = onlyJson(await runCli('simulate', '--json')) as Doc & { notes: string[]; forecast: Record<string, number> };
-    expect(doc.notes).toEqual([expect.stringMatching(/^The peak load, 622\.14 req\/s, is above max capacity/), expect.stringMatching(/^Forecast missing or not trusted in 24 of 24 predictive runs/)]);
+    expect(doc.notes).toEqual([
+      expect.stringMatching(/^The peak load, 622\.14 req\/s, is above max capacity/),
+      expect.stringMatching(/^Forecast missing or not trusted in 24 of 24 predictive runs/),
+      'mlscale scales in with its step policy after 12 minutes below 90 % of the CPU target (scaleInMinutes; target tracking only scales out); the baselines keep target tracking\'s own scale-in (15 of 15 datapoints).',
+      "The baselines carry the config's 1 planned event as a native build would: scheduled actions that raise MinCapacity for the same windows (mlscale holds them as schedule holds).",
+    ]);
     expect(doc.forecast).toMatchObject({ runs: 24, noForecast: 23, untrusted: 1 });
     expect(doc.policies.mlscale).toMatchObject({ predictiveRuns: 24, forecastUntrustedRuns: 1 });
     const rescaled = onlyJson(await runCli('simulate', '--json', '--trace', COARSE, '--peak-utilization', '0.8', '--policy', 'oracle')) as Doc & { notes: string[] };
@@ -217,10 +222,11 @@ describe('mlscale simulate (table)', () => {
     const at = lines.findIndex((l) => l.startsWith('Recommended: on the held-out half'));
     expect(at).toBeGreaterThan(0);
     const end = lines.indexOf('}', at);
-    expect(JSON.parse(lines.slice(at + 1, end + 1).join('\n'))).toEqual({ thresholds: { cpuPercent: 90 } });
+    const fragment = { pools: { engine: { scaleInMinutes: 3 } }, thresholds: { cpuPercent: 90 } };
+    expect(JSON.parse(lines.slice(at + 1, end + 1).join('\n'))).toEqual(fragment);
     expect(lines[end + 1]).toMatch(/^Merge into the config: .*thresholds are global.* thresholds\.cpuPercent also moves the cpu alarm from 70 to 90 %\.$/);
     const doc = onlyJson(await runCli('simulate', '--tune', '--trace', WAVE, '--json')) as Doc & { tuned: { recommend: boolean; fragment: unknown; alarmMoves: unknown[] } };
-    expect(doc.tuned).toMatchObject({ recommend: true, fragment: { thresholds: { cpuPercent: 90 } }, alarmMoves: [{ path: 'thresholds.cpuPercent', alarm: 'cpu', from: 70, to: 90 }] });
+    expect(doc.tuned).toMatchObject({ recommend: true, fragment, alarmMoves: [{ path: 'thresholds.cpuPercent', alarm: 'cpu', from: 70, to: 90 }] });
   });
 });
 

@@ -17,6 +17,29 @@ describe('simulation notes', () => {
     expect(simulationNotes(c, engine, ['target-tracking', 'oracle'])).toEqual([]);
   });
 
+  it('mlscale\'s step scale-in, when the pool has it; none at scaleInMinutes 15', () => {
+    const c = compare(minuteTrace(Array(120).fill(100)), engine, ['target-tracking', 'mlscale', 'oracle']);
+    expect(simulationNotes(c, engine, ['mlscale', 'oracle'])).toContain(
+      "mlscale scales in with its step policy after 12 minutes below 90 % of the CPU target (scaleInMinutes; target tracking only scales out); the baselines keep target tracking's own scale-in (15 of 15 datapoints).",
+    );
+    const at15 = { ...engine, tunables: { ...engine.tunables, scaleInMinutes: 15 } };
+    expect(simulationNotes(c, at15, ['mlscale', 'oracle']).some((n) => n.includes('step policy'))).toBe(false);
+  });
+
+  it('the baselines carry a planned event within the trace as scheduled actions; one outside it is not mentioned', () => {
+    const event = { name: 'launch', pool: 'engine', start: new Date(DAY + 60 * 60_000).toISOString(), end: new Date(DAY + 90 * 60_000).toISOString(), replicas: 6, leadMinutes: 10, cooldownMinutes: 5 };
+    const withEvent = { ...engine, plannedEvents: [event] };
+    const c = compare(minuteTrace(Array(120).fill(100)), withEvent, ['target-tracking', 'oracle']);
+    expect(simulationNotes(c, withEvent, ['target-tracking', 'oracle'])).toEqual([
+      "The baselines carry the config's 1 planned event as a native build would: scheduled actions that raise MinCapacity for the same windows (mlscale holds them as schedule holds).",
+    ]);
+    // ... and it does raise target tracking to the event's replicas inside the window only.
+    expect(c.timelines['target-tracking'].tasks[55]).toBeGreaterThanOrEqual(6);
+    expect(c.timelines['target-tracking'].tasks[40]).toBeLessThan(6);
+    const later = { ...withEvent, plannedEvents: [{ ...event, start: new Date(DAY + 600 * 60_000).toISOString(), end: new Date(DAY + 660 * 60_000).toISOString() }] };
+    expect(simulationNotes(compare(minuteTrace(Array(120).fill(100)), later, ['target-tracking', 'oracle']), later, ['target-tracking', 'oracle'])).toEqual([]);
+  });
+
   it('the rescale: by what factor, to which peak', () => {
     const trace = rescaleToPeak(minuteTrace([10, 40, 20, ...Array(60).fill(5)]), 0.8, 500);
     const notes = simulationNotes(compare(trace, engine, ['oracle']), engine, ['oracle']);

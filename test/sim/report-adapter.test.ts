@@ -28,7 +28,7 @@ const result = (taskMinutes: number, violationPercent: number): PolicyResult => 
 function tuneResult(tuned: PolicyResult, defaults: PolicyResult, changes: ConfigChange[] = [{ key: 'cpuPercent', path: 'thresholds.cpuPercent', from: 70, to: 55 }]): TuneResult {
   return {
     pool: 'engine',
-    tunables: { cpuPercent: 55, scaleOutCooldownSeconds: 0, scaleInCooldownSeconds: 300, leadMinutes: 10, headroom: 0.1, idleMinutes: 5, drainSeconds: 120 },
+    tunables: { cpuPercent: 55, scaleOutCooldownSeconds: 0, scaleInCooldownSeconds: 300, leadMinutes: 10, headroom: 0.1, idleMinutes: 5, drainSeconds: 120, scaleInMinutes: 15 },
     changes,
     fit: tuned,
     heldOut: { minutes: 720, mlscale: tuned, oracle: result(3000, 0), defaults, targetTracking: defaults },

@@ -80,15 +80,21 @@ describe('the bundled day on the production engine', () => {
     expect(c.policies.oracle.violationMinutes).toBe(0);
   });
 
-  it('the planned event raises the engine before 18:00 under mlscale only', () => {
+  it('the planned event raises the engine before 18:00 under mlscale and, as scheduled actions, under both baselines', () => {
     const c = engineDay();
     const event = PRODUCTION.plannedEvents.find((e) => e.pool === 'engine')!;
-    expect(event).toMatchObject({ start: '2026-06-02T18:00:00Z', replicas: 9 });
+    expect(event).toMatchObject({ start: '2026-06-02T18:00:00Z', replicas: 9, leadMinutes: 30 });
     const replicas = event.replicas!;
     const m = at(17, 35);
-    expect(c.timelines.mlscale.tasks[m]).toBeGreaterThan(c.timelines['target-tracking'].tasks[m]!);
-    expect(c.timelines.mlscale.tasks[m]).toBeGreaterThanOrEqual(replicas);
-    expect(c.timelines.mlscale.ready[at(18, 0)]).toBeGreaterThanOrEqual(replicas);
+    for (const p of ['mlscale', 'target-tracking', 'target-tracking-cpu'] as const) {
+      expect(c.timelines[p].tasks[m], p).toBeGreaterThanOrEqual(replicas);
+      expect(c.timelines[p].ready[at(18, 0)], p).toBeGreaterThanOrEqual(replicas);
+    }
+    // Without the event the baseline has no floor there: the load alone asks for fewer tasks.
+    const none = compare(bundledTrace(), { ...simPool('engine'), plannedEvents: [] }, ['target-tracking']);
+    expect(none.timelines['target-tracking'].tasks[m]).toBeLessThan(replicas);
+    // Before the lead time the floor is not there yet.
+    expect(c.timelines['target-tracking'].tasks[at(17, 25)]).toBeLessThan(replicas);
   });
 
   it('task-minutes are the sum of timeline.tasks, violation minutes the minutes that break the SLO rule', () => {

@@ -5,7 +5,7 @@ import { sliceTrace } from '../../src/sim/trace';
 import { alarmMoves, configFragment, configPath, relevantTunables, tune, TUNING_BOUNDS, TUNING_GRID, tuningVerdict, type TuneResult } from '../../src/sim/tune';
 import { DAY, minuteTrace, poolIndex, simPool, sum } from './helpers';
 
-const KEYS: (keyof Tunables)[] = ['cpuPercent', 'scaleOutCooldownSeconds', 'scaleInCooldownSeconds', 'leadMinutes', 'headroom', 'idleMinutes', 'drainSeconds'];
+const KEYS: (keyof Tunables)[] = ['cpuPercent', 'scaleOutCooldownSeconds', 'scaleInCooldownSeconds', 'leadMinutes', 'headroom', 'idleMinutes', 'drainSeconds', 'scaleInMinutes'];
 
 /** Six hours of engine load: an hour's ramp from 50 req/s to a two-hour wave around 200 req/s. */
 const WAVE = minuteTrace(
@@ -65,6 +65,7 @@ describe('tune: the recommended changes', () => {
       'pools[1].predictive.headroom',
       'pools[1].idleMinutes',
       'pools[1].drainSeconds',
+      'pools[1].scaleInMinutes',
     ]);
   });
 });
@@ -144,8 +145,8 @@ describe('tune: judging on the held-out second half', () => {
 describe('relevantTunables', () => {
   // The scale-out cooldown only paces a demand pool's step policy, and the CPU target is only the
   // always-on pool's tracking target: elsewhere searching them would change nothing.
-  it('always-on pool with forecast-and-scale, draining its lag: CPU target, scale-in cooldown, drain time, lead time and headroom', () => {
-    expect(relevantTunables(simPool('engine'))).toEqual(['cpuPercent', 'scaleInCooldownSeconds', 'drainSeconds', 'leadMinutes', 'headroom']);
+  it('always-on pool with forecast-and-scale, draining its lag: CPU target, scale-in cooldown and minutes, drain time, lead time and headroom', () => {
+    expect(relevantTunables(simPool('engine'))).toEqual(['cpuPercent', 'scaleInCooldownSeconds', 'scaleInMinutes', 'drainSeconds', 'leadMinutes', 'headroom']);
   });
 
   it('scale-to-zero pool without predictive: scale-in cooldown and idle minutes', () => {
@@ -161,7 +162,7 @@ describe('relevantTunables', () => {
   it('no lead time or headroom without forecast-and-scale', () => {
     const engine = simPool('engine');
     const off = { ...engine, predictive: { ...engine.predictive, enabled: false } };
-    expect(relevantTunables(off)).toEqual(['cpuPercent', 'scaleInCooldownSeconds', 'drainSeconds']);
+    expect(relevantTunables(off)).toEqual(['cpuPercent', 'scaleInCooldownSeconds', 'scaleInMinutes', 'drainSeconds']);
     const forecastOnly = { ...engine, predictive: { ...engine.predictive, mode: 'forecast-only' } };
     expect(relevantTunables(forecastOnly)).not.toContain('leadMinutes');
     expect(relevantTunables(forecastOnly)).not.toContain('headroom');
@@ -176,7 +177,9 @@ describe('tune: the verdict, judged on the held-out half', () => {
     expect(r.heldOut.mlscale.violationMinutes).toBeLessThanOrEqual(r.heldOut.defaults.violationMinutes);
     expect(v.recommend).toBe(true);
     expect(v.reason).toMatch(/^Recommended: on the held-out half the tuned values used [\d,]+ task-minutes .* fewer task-minutes with violation minutes no worse\.$/);
-    expect(v.fragment).toEqual({ thresholds: { cpuPercent: r.tunables.cpuPercent } });
+    // The wave's troughs are short: the faster step scale-in is worth it there too.
+    expect(r.changes.map((c) => c.path)).toEqual(['thresholds.cpuPercent', 'pools[0].scaleInMinutes']);
+    expect(v.fragment).toEqual({ pools: { engine: { scaleInMinutes: r.tunables.scaleInMinutes } }, thresholds: { cpuPercent: r.tunables.cpuPercent } });
     expect(r.alarmMoves).toEqual([{ path: 'thresholds.cpuPercent', alarm: 'cpu', from: 70, to: r.tunables.cpuPercent }]);
     expect(v.apply).toContain('thresholds are global');
     expect(v.apply).toContain(`thresholds.cpuPercent also moves the cpu alarm from 70 to ${r.tunables.cpuPercent} %`);
@@ -217,6 +220,46 @@ describe('tune: the verdict, judged on the held-out half', () => {
     const moreTasksFewerViolations = tuningVerdict(withHeldOut({ taskMinutes: 1100, violationMinutes: 1 }, { taskMinutes: 1000, violationMinutes: 5 }));
     expect(moreTasksFewerViolations.recommend).toBe(false);
     expect(moreTasksFewerViolations.reason).toMatch(/fewer violation minutes, but more task-minutes/);
+  });
+
+  it('within the violation budget, recommends a saving of 2 % or more even at a violation minute more; a smaller one it refuses', () => {
+    const base = tunedWave();
+    const withHeldOut = (mlscale: Partial<PolicyResult>, defaults: Partial<PolicyResult>): TuneResult => ({
+      ...base,
+      heldOut: { ...base.heldOut, mlscale: { ...base.heldOut.mlscale, ...mlscale }, defaults: { ...base.heldOut.defaults, ...defaults } },
+    });
+    const saving = tuningVerdict(withHeldOut({ taskMinutes: 800, violationMinutes: 1, violationPercent: 0.01 }, { taskMinutes: 1000, violationMinutes: 0, violationPercent: 0 }));
+    expect(saving.recommend).toBe(true);
+    expect(saving.reason).toMatch(/20\.0 % fewer task-minutes, with violation minutes within the 1 % budget \(1 against 0\)/);
+    const small = tuningVerdict(withHeldOut({ taskMinutes: 990, violationMinutes: 4, violationPercent: 0.04 }, { taskMinutes: 1000, violationMinutes: 3, violationPercent: 0.03 }));
+    expect(small.recommend).toBe(false);
+    expect(small.reason).toMatch(/raised violation minutes from 3 \(0\.03 %\) to 4 \(0\.04 %\), for a saving \(1\.0 %\) under 2 %/);
+    // A stricter budget the tuned values miss: refused.
+    const strict = tuningVerdict({ ...withHeldOut({ taskMinutes: 800, violationMinutes: 1, violationPercent: 0.01 }, { taskMinutes: 1000, violationMinutes: 0, violationPercent: 0 }), maxViolationPercent: 0 });
+    expect(strict.recommend).toBe(false);
+    expect(strict.reason).toMatch(/above the 0 % budget/);
+  });
+
+  it('refuses a saving that makes desired capacity flap in more hours than the defaults, and says so', () => {
+    const base = tunedWave();
+    const r: TuneResult = {
+      ...base,
+      heldOut: { ...base.heldOut, mlscale: { ...base.heldOut.mlscale, taskMinutes: 700, violationMinutes: 0, flappingHours: 3 }, defaults: { ...base.heldOut.defaults, taskMinutes: 1000, violationMinutes: 0, flappingHours: 1 } },
+    };
+    const v = tuningVerdict(r);
+    expect(v.recommend).toBe(false);
+    expect(v.reason).toMatch(/but desired capacity flapped in 3 hours against 1 with the defaults \(the flapping alarm would page\)\.$/);
+  });
+
+  it('recommends meeting a budget the defaults miss, at more task-minutes, and says what it costs', () => {
+    const base = tunedWave();
+    const r: TuneResult = {
+      ...base,
+      heldOut: { ...base.heldOut, mlscale: { ...base.heldOut.mlscale, taskMinutes: 1300, violationMinutes: 5, violationPercent: 0.6 }, defaults: { ...base.heldOut.defaults, taskMinutes: 1000, violationMinutes: 10, violationPercent: 1.2 } },
+    };
+    const v = tuningVerdict(r);
+    expect(v.recommend).toBe(true);
+    expect(v.reason).toMatch(/within the 1 % violation budget, which the defaults miss \(0\.60 % against 1\.20 %\), at 300 more task-minutes\.$/);
   });
 
   it('a fragment nests predictive values under the pool and keeps thresholds apart', () => {

@@ -30,7 +30,7 @@ export const DEFAULTS = {
   scaleToZero: { idleMinutes: 5, scaleFromZeroTo: 1, gpuIdlePercent: 5, scheduleMinutes: 1 },
   /** Seconds a backlog should take to clear (drain floor and emergency raises). */
   drainSeconds: 120,
-  pool: { cpu: 1_024, memoryMiB: 2_048, stopTimeoutSeconds: 120, capacityPerTask: 10, scaleOutCooldownSeconds: 60, scaleInCooldownSeconds: 300 },
+  pool: { cpu: 1_024, memoryMiB: 2_048, stopTimeoutSeconds: 120, capacityPerTask: 10, scaleOutCooldownSeconds: 60, scaleInCooldownSeconds: 300, scaleInMinutes: 12 },
   /** Holds the CLI writes: `mlscale scale` (manual) and `mlscale pause`, unless --for says otherwise. */
   cli: { manualHoldMinutes: 60, pauseHoldMinutes: 240, maxHoldMinutes: 7 * 24 * 60 },
   /** The rollout runbook: minutes each step must stay healthy, and minutes the last step is kept after a healthy rollout. */

@@ -161,6 +161,12 @@ export const alwaysOnPoolSchema = z.strictObject({
    * draining adds nothing, one that grows adds capacity before the absolute threshold is reached.
    */
   scaleOnLagGrowth: z._default(z.boolean(), false),
+  /**
+   * Minutes CPU (and a tracked lag) must stay below 90 % of target before tasks are removed. 15 is target
+   * tracking's own scale-in; fewer adds mlscale's step scale-in policy, sized as target tracking sizes it,
+   * and sets DisableScaleIn on target tracking (lambdas/core/scale-in.ts).
+   */
+  scaleInMinutes: z._default(int(1, 15), DEFAULTS.pool.scaleInMinutes),
 });
 
 export const demandPoolSchema = z.strictObject({

@@ -14,6 +14,7 @@ import { chooseEnvironment, DEFAULT_CONFIG, loadConfig } from '../context';
 import { CliError } from '../errors';
 import { printDocument } from '../output';
 import { simulationTable } from '../sim-table';
+import { TARGET_TRACKING_SCALE_IN_MINUTES } from '../../../lambdas/core/scale-in';
 
 /** The trace `npm start` replays: one synthetic day shipped with the repo. */
 export const BUNDLED_TRACE = path.join(__dirname, '..', '..', '..', 'traces', 'synthetic-day.csv');
@@ -32,6 +33,7 @@ interface SimulateOptions {
   tune?: boolean;
   maxViolationPercent: string;
   lagGrowth?: string;
+  scaleInMinutes?: string;
 }
 
 function parsePolicies(text: string): PolicyName[] {
@@ -58,6 +60,19 @@ function withLagGrowth(sim: SimPool, text: string | undefined): SimPool {
     throw new CliError(`--lag-growth: pool '${sim.pool.name}' is a ${sim.pool.kind} pool; lag growth scales an always-on pool on its Kafka lag`);
   }
   return { ...sim, pool: { ...sim.pool, scaleOnLagGrowth: text === 'on' } };
+}
+
+/** `--scale-in-minutes N`: the config's scaleInMinutes of the simulated always-on pool, overridden (1-15). */
+function withScaleInMinutes(sim: SimPool, text: string | undefined): SimPool {
+  if (text === undefined) return sim;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < 1 || n > TARGET_TRACKING_SCALE_IN_MINUTES) {
+    throw new CliError(`--scale-in-minutes must be a whole number from 1 to ${TARGET_TRACKING_SCALE_IN_MINUTES} (${TARGET_TRACKING_SCALE_IN_MINUTES}: target tracking's own scale-in), got '${text}'`);
+  }
+  if (sim.pool.kind !== 'always-on') {
+    throw new CliError(`--scale-in-minutes: pool '${sim.pool.name}' is a ${sim.pool.kind} pool; the step scale-in is an always-on pool's (CPU)`);
+  }
+  return { ...sim, pool: { ...sim.pool, scaleInMinutes: n }, tunables: { ...sim.tunables, scaleInMinutes: n } };
 }
 
 /** The JSON document of DESIGN.md ("Simulator output"), plus the ratios, the trace, the notes and the forecast's trust. */
@@ -124,7 +139,7 @@ async function runSimulate(o: SimulateOptions): Promise<void> {
   } catch (err) {
     throw new CliError(`--pool: ${(err as Error).message}`);
   }
-  sim = withLagGrowth(sim, o.lagGrowth);
+  sim = withScaleInMinutes(withLagGrowth(sim, o.lagGrowth), o.scaleInMinutes);
   try {
     closeSync(openSync(o.trace, 'r'));
   } catch (err) {
@@ -239,6 +254,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--tune', 'search the tunable values on the first half, judge them on the second; recommend them only if they beat the defaults there')
     .addOption(new Option('--max-violation-percent <percent>', 'SLO budget for --tune').default('1'))
     .option('--lag-growth <on|off>', "override the always-on pool's scaleOnLagGrowth (the step policy on the lag's growth rate) for this run")
+    .option('--scale-in-minutes <n>', "override the always-on pool's scaleInMinutes (1-15: low CPU minutes before the step scale-in; 15 = target tracking's own) for this run")
     .addHelpText('after', '\nExamples:\n  mlscale simulate --html report/simulation.html\n  mlscale simulate --trace traces/elb_request_count.csv --peak-utilization 0.8 --tune -o json\n  mlscale simulate --lag-growth on --policy mlscale,oracle\n  mlscale simulate --config config/examples/batch.json --pool batch-embedder --trace traces/batch-day.csv')
     .action(async (options: SimulateOptions) => runSimulate(options));
 }

@@ -1,0 +1,102 @@
+import { Duration } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Construct } from 'constructs';
+import {
+  SCALE_IN_ADJUSTMENT_TYPE,
+  SCALE_IN_COMPARISON,
+  SCALE_IN_LOW_FRACTION,
+  SCALE_IN_PERIOD_SECONDS,
+  SCALE_IN_THRESHOLD,
+  SCALE_IN_TREAT_MISSING_DATA,
+  scaleInExpressions,
+  scaleInSteps,
+  TARGET_TRACKING_SCALE_IN_MINUTES,
+  type ScaleInPolicy,
+} from '../../lambdas/core/scale-in';
+
+export interface StepScaleInProps {
+  /** The scalable target the steps change. */
+  readonly scalingTarget: appscaling.IScalableTarget;
+  /** The tasks' average CPU utilization, one-minute period. */
+  readonly cpuMetric: cloudwatch.IMetric;
+  /** Running tasks (Container Insights RunningTaskCount), one-minute period. */
+  readonly runningTasksMetric: cloudwatch.IMetric;
+  /** With policy.lagTarget: the lag target tracking also tracks (it must be low too). */
+  readonly lagMetric?: cloudwatch.IMetric;
+  /** CPU target, minutes and cooldown (lambdas/core/scale-in.ts). */
+  readonly policy: ScaleInPolicy;
+  /** @default - a name CDK derives from the construct path */
+  readonly policyName?: string;
+  /** Who the alarm is about, at the start of its description. @default - the construct path */
+  readonly subject?: string;
+}
+
+// The core's names, as the CDK enums: a constant the map does not know fails to compile.
+const COMPARISON = { GreaterThanOrEqualToThreshold: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD } as const;
+const MISSING = { notBreaching: cloudwatch.TreatMissingData.NOT_BREACHING } as const;
+const ADJUSTMENT = { ChangeInCapacity: appscaling.AdjustmentType.CHANGE_IN_CAPACITY } as const;
+
+/**
+ * Scale-in sooner than target tracking's fixed 15 minutes (`scaleInMinutes`):
+ * an alarm on metric math over CPU and running tasks — 1 + the tasks that
+ * can go while every tracked metric is below 90 % of its target, 0 otherwise
+ * — for `minutes` of `minutes` one-minute periods, invoking a step policy
+ * that removes exactly that many tasks (ChangeInCapacity), at most one step
+ * per cooldown. Target tracking on the same target must have DisableScaleIn
+ * (InferencePool.scaleInOnCpu sets it), so it only scales out and this is the
+ * one scale-in. Every number is `props.policy`'s, and the simulator models
+ * the same arithmetic (lambdas/core/scale-in.ts).
+ *
+ * Not `scalableTarget.scaleOnMetric` for the reasons LagGrowthStepScaling
+ * gives: our own alarm, the step bounds verbatim.
+ */
+export class StepScaleIn extends Construct {
+  public readonly action: appscaling.StepScalingAction;
+  public readonly alarm: cloudwatch.Alarm;
+  public readonly policy: ScaleInPolicy;
+
+  constructor(scope: Construct, id: string, props: StepScaleInProps) {
+    super(scope, id);
+    const p = props.policy;
+    const errors: string[] = [];
+    if (!Number.isInteger(p.minutes) || p.minutes < 1 || p.minutes >= TARGET_TRACKING_SCALE_IN_MINUTES) {
+      errors.push(`policy.minutes must be a whole number from 1 to ${TARGET_TRACKING_SCALE_IN_MINUTES - 1} (at ${TARGET_TRACKING_SCALE_IN_MINUTES}, target tracking scales in by itself), got ${p.minutes}`);
+    }
+    if (!(p.cpuTarget > 0 && p.cpuTarget <= 100)) errors.push(`policy.cpuTarget must be above 0 and at most 100, got ${p.cpuTarget}`);
+    if ((p.lagTarget === undefined) !== (props.lagMetric === undefined)) errors.push('give lagMetric exactly when policy.lagTarget is set');
+    if (errors.length > 0) throw new Error(`StepScaleIn ${id}: ${errors.join('; ')}`);
+    this.policy = p;
+
+    const period = Duration.seconds(SCALE_IN_PERIOD_SECONDS);
+    this.action = new appscaling.StepScalingAction(this, 'Policy', {
+      scalingTarget: props.scalingTarget,
+      ...(props.policyName !== undefined ? { policyName: props.policyName } : {}),
+      adjustmentType: ADJUSTMENT[SCALE_IN_ADJUSTMENT_TYPE],
+      cooldown: Duration.seconds(p.cooldownSeconds),
+      // One value per one-minute datapoint: Average, Minimum and Maximum agree.
+      metricAggregationType: appscaling.MetricAggregationType.MAXIMUM,
+    });
+    for (const step of scaleInSteps()) {
+      this.action.addAdjustment({ adjustment: step.change, lowerBound: step.lower, ...(step.upper !== undefined ? { upperBound: step.upper } : {}) });
+    }
+
+    const e = scaleInExpressions(p);
+    const base = { cpu: props.cpuMetric, tasks: props.runningTasksMetric, ...(props.lagMetric ? { lag: props.lagMetric } : {}) };
+    const wanted = new cloudwatch.MathExpression({ expression: e.wanted, usingMetrics: base, period, label: 'Tasks beyond the CPU target' });
+    const cap = new cloudwatch.MathExpression({ expression: e.cap, usingMetrics: { tasks: props.runningTasksMetric }, period, label: 'Most tasks one step removes' });
+    const subject = props.subject ?? this.node.path;
+    const low = Math.round(SCALE_IN_LOW_FRACTION * p.cpuTarget * 1000) / 1000;
+    this.alarm = new cloudwatch.Alarm(this, 'Alarm', {
+      alarmDescription: `${subject}: CPU below ${low} %${p.lagTarget !== undefined ? ' and lag low' : ''} for ${p.minutes} of ${p.minutes} one-minute periods: step scale-in to the CPU target (at most a quarter of the tasks per ${p.cooldownSeconds} s).`,
+      metric: new cloudwatch.MathExpression({ expression: e.removable, usingMetrics: { ...base, wanted, cap }, period, label: 'Scale-in: 1 + tasks removable (0 = not low)' }),
+      threshold: SCALE_IN_THRESHOLD,
+      comparisonOperator: COMPARISON[SCALE_IN_COMPARISON],
+      evaluationPeriods: p.minutes,
+      datapointsToAlarm: p.minutes,
+      treatMissingData: MISSING[SCALE_IN_TREAT_MISSING_DATA],
+    });
+    this.alarm.addAlarmAction(new actions.ApplicationScalingAction(this.action));
+  }
+}
