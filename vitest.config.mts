@@ -12,6 +12,11 @@ export default defineConfig({
     // Synthesising CDK apps is CPU-bound; two workers fit the 2-core machines this runs on.
     pool: 'forks',
     maxWorkers: 2,
+    // Test files share a worker's module cache (aws-cdk-lib and the SDK load once per worker, not once per
+    // file: vitest 127 s -> 70 s here, 1,396 tests either way). They share no state: every suite sets up its
+    // mocks, env and temp dirs in its own hooks, checked by running the files in shuffled orders
+    // (--sequence.shuffle.files, seeds 7 and 99) with all tests passing.
+    isolate: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: json ? ['default', ['json', { outputFile: json }]] : ['default'],
