@@ -3,6 +3,7 @@ import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Construct } from 'constructs';
+import { ADJUSTMENT, COMPARISON, MISSING } from './step-policy-enums';
 import {
   LAG_GROWTH_ADJUSTMENT_TYPE,
   LAG_GROWTH_COMPARISON,
@@ -31,10 +32,6 @@ export interface LagGrowthStepScalingProps {
   readonly subject?: string;
 }
 
-// The core's names, as the CDK enums: a constant the map does not know fails to compile.
-const COMPARISON = { GreaterThanOrEqualToThreshold: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD } as const;
-const MISSING = { notBreaching: cloudwatch.TreatMissingData.NOT_BREACHING } as const;
-const ADJUSTMENT = { ChangeInCapacity: appscaling.AdjustmentType.CHANGE_IN_CAPACITY } as const;
 
 /**
  * Step scale-out on the growth rate of a Kafka lag: a CloudWatch alarm on

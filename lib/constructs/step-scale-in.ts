@@ -3,6 +3,7 @@ import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Construct } from 'constructs';
+import { ADJUSTMENT, COMPARISON, MISSING } from './step-policy-enums';
 import {
   SCALE_IN_ADJUSTMENT_TYPE,
   SCALE_IN_COMPARISON,
@@ -33,10 +34,6 @@ export interface StepScaleInProps {
   readonly subject?: string;
 }
 
-// The core's names, as the CDK enums: a constant the map does not know fails to compile.
-const COMPARISON = { GreaterThanOrEqualToThreshold: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD } as const;
-const MISSING = { notBreaching: cloudwatch.TreatMissingData.NOT_BREACHING } as const;
-const ADJUSTMENT = { ChangeInCapacity: appscaling.AdjustmentType.CHANGE_IN_CAPACITY } as const;
 
 /**
  * Scale-in sooner than target tracking's fixed 15 minutes (`scaleInMinutes`):

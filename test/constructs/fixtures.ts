@@ -9,6 +9,7 @@
  * still runs it over every template of the app).
  */
 import { App, Stack } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -29,6 +30,17 @@ export const REGION = 'eu-west-1';
 export function freshStack(id = 'Test'): Stack {
   const app = new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
   return new Stack(app, id, { env: { account: ACCOUNT, region: REGION } });
+}
+
+/** The engine's ECS scalable target (2-10 tasks), for the step-policy constructs to change. */
+export function engineScalableTarget(stack: Stack): appscaling.ScalableTarget {
+  return new appscaling.ScalableTarget(stack, 'Target', {
+    serviceNamespace: appscaling.ServiceNamespace.ECS,
+    scalableDimension: 'ecs:service:DesiredCount',
+    resourceId: 'service/pipestream/engine',
+    minCapacity: 2,
+    maxCapacity: 10,
+  });
 }
 
 /** A VPC that exists already, by its IDs (no lookup, no credentials). */

@@ -1,10 +1,9 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { describe, expect, it } from 'vitest';
 import { lagGrowthPolicy, type LagGrowthPolicy } from '../../lambdas/core/lag-growth';
 import { LagGrowthStepScaling } from '../../lib/constructs/lag-growth-step-scaling';
-import { freshStack } from './fixtures';
+import { engineScalableTarget, freshStack } from './fixtures';
 
 /** The engine's numbers: 50 req/s a task at 70 %, Fargate start-up 60 s, scale-out cooldown 60 s. */
 const ENGINE = lagGrowthPolicy({ capacityPerTask: 50, targetUtilization: 0.7, startupSeconds: 60, scaleOutCooldownSeconds: 60 });
@@ -12,13 +11,7 @@ const lag = new cloudwatch.Metric({ namespace: 'Pipestream/Kafka', metricName: '
 
 function build(policy: LagGrowthPolicy = ENGINE, lagMetric: cloudwatch.IMetric = lag) {
   const stack = freshStack();
-  const scalingTarget = new appscaling.ScalableTarget(stack, 'Target', {
-    serviceNamespace: appscaling.ServiceNamespace.ECS,
-    scalableDimension: 'ecs:service:DesiredCount',
-    resourceId: 'service/pipestream/engine',
-    minCapacity: 2,
-    maxCapacity: 10,
-  });
+  const scalingTarget = engineScalableTarget(stack);
   new LagGrowthStepScaling(stack, 'LagGrowth', { scalingTarget, lagMetric, policy, subject: 'engine' });
   return Template.fromStack(stack);
 }

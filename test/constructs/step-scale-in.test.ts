@@ -1,10 +1,9 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { describe, expect, it } from 'vitest';
 import { scaleInExpressions, scaleInSteps, type ScaleInPolicy } from '../../lambdas/core/scale-in';
 import { StepScaleIn } from '../../lib/constructs/step-scale-in';
-import { freshStack } from './fixtures';
+import { engineScalableTarget, freshStack } from './fixtures';
 
 const ENGINE: ScaleInPolicy = { cpuTarget: 70, minutes: 12, cooldownSeconds: 300 };
 const cpu = new cloudwatch.Metric({ namespace: 'AWS/ECS', metricName: 'CPUUtilization', dimensionsMap: { ClusterName: 'pipestream', ServiceName: 'engine' }, statistic: 'Average' });
@@ -13,13 +12,7 @@ const lag = new cloudwatch.Metric({ namespace: 'Pipestream/Kafka', metricName: '
 
 function build(policy: ScaleInPolicy = ENGINE, lagMetric?: cloudwatch.IMetric) {
   const stack = freshStack();
-  const scalingTarget = new appscaling.ScalableTarget(stack, 'Target', {
-    serviceNamespace: appscaling.ServiceNamespace.ECS,
-    scalableDimension: 'ecs:service:DesiredCount',
-    resourceId: 'service/pipestream/engine',
-    minCapacity: 2,
-    maxCapacity: 10,
-  });
+  const scalingTarget = engineScalableTarget(stack);
   new StepScaleIn(stack, 'ScaleIn', { scalingTarget, cpuMetric: cpu, runningTasksMetric: tasks, ...(lagMetric ? { lagMetric } : {}), policy, subject: 'engine' });
   return Template.fromStack(stack);
 }
