@@ -160,6 +160,10 @@ describe('Stack: always-on pool (engine + sidecar)', () => {
     // The step scale-in waits for the lag too: every tracked metric low, as target tracking's own scale-in.
     const stepIn = policies.find((p) => p.Properties.PolicyName === 'engine-step-scale-in');
     expect(stepIn).toBeDefined();
+    const stepAlarm = Object.values(t.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).find((a) =>
+      (a.Properties.Metrics as { Expression?: string }[] | undefined)?.some((q) => q.Expression?.includes('AND (lag < 900)')),
+    );
+    expect(stepAlarm, 'the step scale-in alarm waits for the lag too').toBeDefined();
     expect(stack.targets.find((x) => x.name === 'engine')!.drain).toBeUndefined();
   });
 

@@ -90,15 +90,16 @@ export function scaleInCap(tasks: number): number {
  */
 export function scaleInExpressions(policy: ScaleInPolicy): { readonly wanted: string; readonly cap: string; readonly removable: string } {
   const low = trim(SCALE_IN_LOW_FRACTION * policy.cpuTarget);
-  const lagLow = policy.lagTarget !== undefined ? ` AND lag < ${trim(SCALE_IN_LOW_FRACTION * policy.lagTarget)}` : '';
+  // Every comparison in parentheses: CloudWatch does not document how AND binds against < and >.
+  const lagLow = policy.lagTarget !== undefined ? ` AND (lag < ${trim(SCALE_IN_LOW_FRACTION * policy.lagTarget)})` : '';
   // floor(tasks / 4) is at least 2 from 8 tasks on and reaches the removal limit from 4 × 19 = 76.
   const capFrom = Math.ceil(2 / SCALE_IN_MAX_SHARE);
   const capAt = Math.ceil(SCALE_IN_MAX_REMOVAL / SCALE_IN_MAX_SHARE);
   const target = trim(policy.cpuTarget);
   return {
-    wanted: `tasks - IF(CEIL(tasks * cpu / ${target}) > 1, CEIL(tasks * cpu / ${target}), 1)`,
-    cap: `IF(tasks >= ${capAt}, ${SCALE_IN_MAX_REMOVAL}, IF(tasks >= ${capFrom}, FLOOR(tasks * ${SCALE_IN_MAX_SHARE}), 1))`,
-    removable: `IF(tasks > 0 AND cpu < ${low}${lagLow}, 1 + IF(wanted < cap, wanted, cap), 0)`,
+    wanted: `tasks - IF((CEIL(tasks * cpu / ${target}) > 1), CEIL(tasks * cpu / ${target}), 1)`,
+    cap: `IF((tasks >= ${capAt}), ${SCALE_IN_MAX_REMOVAL}, IF((tasks >= ${capFrom}), FLOOR(tasks * ${SCALE_IN_MAX_SHARE}), 1))`,
+    removable: `IF((tasks > 0) AND (cpu < ${low})${lagLow}, 1 + IF((wanted < cap), wanted, cap), 0)`,
   };
 }
 

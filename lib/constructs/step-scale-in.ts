@@ -72,8 +72,9 @@ export class StepScaleIn extends Construct {
       ...(props.policyName !== undefined ? { policyName: props.policyName } : {}),
       adjustmentType: ADJUSTMENT[SCALE_IN_ADJUSTMENT_TYPE],
       cooldown: Duration.seconds(p.cooldownSeconds),
-      // One value per one-minute datapoint: Average, Minimum and Maximum agree.
-      metricAggregationType: appscaling.MetricAggregationType.MAXIMUM,
+      // One value per one-minute datapoint, so Average, Minimum and Maximum agree; should Application Auto
+      // Scaling aggregate several recent datapoints, Minimum removes the least of them (the safe side).
+      metricAggregationType: appscaling.MetricAggregationType.MINIMUM,
     });
     for (const step of scaleInSteps()) {
       this.action.addAdjustment({ adjustment: step.change, lowerBound: step.lower, ...(step.upper !== undefined ? { upperBound: step.upper } : {}) });

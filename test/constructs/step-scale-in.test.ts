@@ -24,7 +24,7 @@ describe('Construct: StepScaleIn (alone, in a fresh Stack)', () => {
     const t = build();
     const [policy] = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'));
     const config = policy!.Properties.StepScalingPolicyConfiguration;
-    expect(config).toMatchObject({ AdjustmentType: 'ChangeInCapacity', Cooldown: 300, MetricAggregationType: 'Maximum' });
+    expect(config).toMatchObject({ AdjustmentType: 'ChangeInCapacity', Cooldown: 300, MetricAggregationType: 'Minimum' });
     const steps = config.StepAdjustments as { MetricIntervalLowerBound: number; MetricIntervalUpperBound?: number; ScalingAdjustment: number }[];
     expect(steps).toHaveLength(20);
     expect(steps.map((s) => s.ScalingAdjustment)).toEqual(scaleInSteps().map((s) => s.change));
@@ -64,7 +64,7 @@ describe('Construct: StepScaleIn (alone, in a fresh Stack)', () => {
     const t = build({ ...ENGINE, lagTarget: 1000 }, lag);
     const [alarm] = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
     const queries = alarm!.Properties.Metrics as Query[];
-    expect(queries.find((q) => q.ReturnData !== false)!.Expression).toContain('AND lag < 900');
+    expect(queries.find((q) => q.ReturnData !== false)!.Expression).toContain('AND (lag < 900)');
     expect(queries.some((q) => q.MetricStat?.Metric.MetricName === 'ConsumerLag')).toBe(true);
   });
 
