@@ -41,12 +41,34 @@ export const SCALE_IN_COMPARISON = 'GreaterThanOrEqualToThreshold';
 export const SCALE_IN_TREAT_MISSING_DATA = 'notBreaching';
 export const SCALE_IN_ADJUSTMENT_TYPE = 'ChangeInCapacity';
 
+/**
+ * A step needs RunningTaskCount to show the tasks the step before it left:
+ * a stopped task counts until it has exited (up to the task's stop timeout
+ * after SIGTERM), the minute the step lands in is a mix, and a datapoint
+ * reaches the alarm about two minutes after its minute (docs/simulator.md,
+ * "CloudWatch and the alarms"). So the cooldown is at least the stop timeout
+ * plus these three minutes.
+ */
+export const STALE_TASK_COUNT_SECONDS = 180;
+
+/**
+ * The step policy's cooldown: the pool's scale-in cooldown, but never so
+ * short that the next step sees the task count from before the last one.
+ * Why: the step removes (tasks counted − tasks wanted) from the *current*
+ * desired capacity; on a stale count it would take the last step's tasks a
+ * second time, below the CPU target, and target tracking would add them
+ * back (a flap).
+ */
+export function stepScaleInCooldownSeconds(cooldownSeconds: number, stopTimeoutSeconds: number): number {
+  return Math.max(cooldownSeconds, stopTimeoutSeconds + STALE_TASK_COUNT_SECONDS);
+}
+
 export interface ScaleInPolicy {
   /** CPU target tracking's target, percent. */
   readonly cpuTarget: number;
   /** Datapoints (one a minute) that must all be low: the alarm's evaluation periods and datapoints to alarm. */
   readonly minutes: number;
-  /** The scale-in cooldown: a step blocks the next for this long. */
+  /** The scale-in cooldown: a step blocks the next for this long (at least stepScaleInCooldownSeconds' floor). */
   readonly cooldownSeconds: number;
   /** With target tracking on the lag too: the lag must also be below 90 % of this (every tracked metric agrees). */
   readonly lagTarget?: number;

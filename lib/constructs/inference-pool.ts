@@ -15,6 +15,7 @@ import { taskCountMetric } from '../metrics';
 import { acknowledgeTaskArns } from '../nag';
 import { LagGrowthStepScaling } from './lag-growth-step-scaling';
 import { StepScaleIn } from './step-scale-in';
+import { stepScaleInCooldownSeconds } from '../../lambdas/core/scale-in';
 
 /** The environment variables a pool with a queue gives every container: where its work is. */
 export const QUEUE_URL_ENV = 'MLSCALE_QUEUE_URL';
@@ -159,7 +160,7 @@ export interface StepScaleInOnCpuProps {
   readonly minutes: number;
   /** With target tracking on a lag too: the lag must be below 90 % of this as well. */
   readonly lag?: { readonly metric: cloudwatch.IMetric; readonly target: number };
-  /** @default - the pool's scaleInCooldown */
+  /** @default - the pool's scaleInCooldown; never under its stop timeout + 180 s (stepScaleInCooldownSeconds) */
   readonly cooldown?: Duration;
 }
 
@@ -239,6 +240,7 @@ export class InferencePool extends Construct {
   public readonly taskArns: string;
 
   private readonly gpu: boolean;
+  private readonly stopTimeout: Duration;
   private _cpuPolicy?: appscaling.TargetTrackingScalingPolicy;
   private _consumerLagPolicy?: appscaling.TargetTrackingScalingPolicy;
   private _lagGrowthScaling?: LagGrowthStepScaling;
@@ -259,6 +261,7 @@ export class InferencePool extends Construct {
     const cpu = props.cpu ?? DEFAULTS.pool.cpu;
     const memoryMiB = props.memoryLimitMiB ?? DEFAULTS.pool.memoryMiB;
     const stopTimeout = props.stopTimeout ?? Duration.seconds(DEFAULTS.pool.stopTimeoutSeconds);
+    this.stopTimeout = stopTimeout;
     const gpu = props.gpuCapacityProvider ? { provider: props.gpuCapacityProvider, gpusPerTask: props.gpusPerTask ?? 1 } : undefined;
     this.gpu = gpu !== undefined;
     this.queue = props.queue;
@@ -391,7 +394,8 @@ export class InferencePool extends Construct {
       policy: {
         cpuTarget: props.targetUtilizationPercent,
         minutes: props.minutes,
-        cooldownSeconds: (props.cooldown ?? this.scaleInCooldown).toSeconds(),
+        // Never shorter than the stopped tasks take to leave RunningTaskCount (stepScaleInCooldownSeconds).
+        cooldownSeconds: stepScaleInCooldownSeconds((props.cooldown ?? this.scaleInCooldown).toSeconds(), this.stopTimeout.toSeconds()),
         ...(props.lag ? { lagTarget: props.lag.target } : {}),
       },
       policyName: `${this.serviceName}-step-scale-in`,

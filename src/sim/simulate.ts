@@ -38,7 +38,7 @@ import { FlapCounter } from './flap-counter';
 import { LagGrowthScaling } from './lag-growth';
 import { Ring } from './ring';
 import { StepScaleIn } from './scale-in';
-import { usesStepScaleIn } from '../../lambdas/core/scale-in';
+import { stepScaleInCooldownSeconds, usesStepScaleIn } from '../../lambdas/core/scale-in';
 import { lagGrowthOf, type SimPool } from './sim-config';
 import { HIGH_DATAPOINTS, LOW_DATAPOINTS, METRIC_DELAY_MINUTES, TargetTracking, type Series, type StepPolicy, type TrackedMetric } from './target-tracking';
 import { streamOf, type MinuteTrace, type TraceStream } from './trace';
@@ -601,7 +601,7 @@ class Controller {
       const lagTracked = pool.trackConsumerLag && (!this.full || pool.lagScaling === 'target-tracking');
       if (lagTracked) metrics.push({ name: 'ConsumerLag', target: thresholds.consumerLag, series: this.lag, scaleOutOnly: stepIn });
       if (stepIn) {
-        const policy = { cpuTarget, minutes: tunables.scaleInMinutes, cooldownSeconds: tunables.scaleInCooldownSeconds, ...(lagTracked ? { lagTarget: thresholds.consumerLag } : {}) };
+        const policy = { cpuTarget, minutes: tunables.scaleInMinutes, cooldownSeconds: stepScaleInCooldownSeconds(tunables.scaleInCooldownSeconds, pool.stopTimeoutSeconds), ...(lagTracked ? { lagTarget: thresholds.consumerLag } : {}) };
         this.scaleIn = new StepScaleIn(policy, this.cpu, this.ready, this.lag);
       }
     } else {

@@ -85,6 +85,19 @@ describe('Construct: InferencePool', () => {
     });
   });
 
+  it('scaleInOnCpu: one step per scale-in cooldown, but never sooner than the stop timeout + 180 s (the task count must show the last step)', () => {
+    const cooldownOf = (props: Partial<InferencePoolProps>, cooldown?: Duration) => {
+      const { pool: p, template } = pool(props);
+      p.scaleInOnCpu({ targetUtilizationPercent: 70, minutes: 12, ...(cooldown ? { cooldown } : {}) });
+      return onlyPolicy(template()).StepScalingPolicyConfiguration.Cooldown as number;
+    };
+    expect(cooldownOf({})).toBe(300);
+    expect(cooldownOf({ scaleInCooldown: Duration.seconds(60) })).toBe(300);
+    expect(cooldownOf({ scaleInCooldown: Duration.seconds(60), stopTimeout: Duration.seconds(30) })).toBe(210);
+    expect(cooldownOf({}, Duration.seconds(120))).toBe(300);
+    expect(cooldownOf({ scaleInCooldown: Duration.minutes(10) })).toBe(600);
+  });
+
   it('scaleOnConsumerLag: target tracking on the lag metric, a verb cooldown beating the pool one', () => {
     const { pool: p, template } = pool({ scaleInCooldown: Duration.minutes(10) });
     const policy = p.scaleOnConsumerLag({ lagMetric: lag, targetLag: 1000, scaleOutCooldown: Duration.seconds(30) });

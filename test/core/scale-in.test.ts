@@ -8,6 +8,8 @@ import {
   scaleInExpressions,
   scaleInStep,
   scaleInSteps,
+  STALE_TASK_COUNT_SECONDS,
+  stepScaleInCooldownSeconds,
   usesStepScaleIn,
   type ScaleInPolicy,
 } from '../../lambdas/core/scale-in';
@@ -108,6 +110,23 @@ describe('step scale-in: the alarm and the steps', () => {
       const s = steps.find((x) => x.lower <= d - 1 && (x.upper === undefined || d - 1 < x.upper))!;
       expect(Math.abs(s.change)).toBe(d - 1);
     }
+  });
+
+  it('waits at least the stop timeout + 180 s between steps, so a step never sees the task count from before the last one', () => {
+    expect(STALE_TASK_COUNT_SECONDS).toBe(180);
+    // The engine's defaults: 300 s cooldown, 120 s stop timeout: the floor is 300, nothing changes.
+    expect(stepScaleInCooldownSeconds(300, 120)).toBe(300);
+    // The tuner's short cooldowns are raised to the floor ...
+    expect(stepScaleInCooldownSeconds(60, 120)).toBe(300);
+    expect(stepScaleInCooldownSeconds(120, 30)).toBe(210);
+    // ... and a longer one stays.
+    expect(stepScaleInCooldownSeconds(600, 120)).toBe(600);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3600 }), fc.integer({ min: 2, max: 120 }), (cooldown, stop) => {
+        const c = stepScaleInCooldownSeconds(cooldown, stop);
+        return c >= cooldown && c >= stop + STALE_TASK_COUNT_SECONDS && (c === cooldown || c === stop + STALE_TASK_COUNT_SECONDS);
+      }),
+    );
   });
 
   it('replaces target tracking\'s scale-in below 15 minutes only', () => {

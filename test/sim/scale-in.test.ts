@@ -67,6 +67,15 @@ describe('the engine after a burst: scaleInMinutes', () => {
     expect(tasks[tasks.length - 1]).toBe(3);
   });
 
+  it('a scale-in cooldown under the stop timeout + 180 s is raised to it: steps stay 5 minutes apart, as deployed', () => {
+    const at = (cooldown: number) => compare(trace, simPool('engine', { scaleInMinutes: 5, scaleInCooldownSeconds: cooldown }), ['mlscale']).timelines.mlscale.tasks;
+    const tasks = Array.from(at(60));
+    const steps = tasks.flatMap((t, m) => (m > 30 && t < tasks[m - 1]! ? [m] : []));
+    expect(steps.length).toBeGreaterThan(1);
+    for (let i = 1; i < steps.length; i++) expect(steps[i]! - steps[i - 1]!, `step at minute ${steps[i]}`).toBeGreaterThanOrEqual(5);
+    expect(tasks).toEqual(Array.from(at(300)));
+  });
+
   it('target tracking, the baseline, is the same whatever mlscale\'s scaleInMinutes', () => {
     expect(run(5).policies['target-tracking']).toEqual(run(15).policies['target-tracking']);
   });
