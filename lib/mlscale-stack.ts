@@ -120,7 +120,7 @@ export class MlscaleStack extends Stack {
       );
       // A missing existing queue fails the deploy before the service that would read it is created.
       if (work?.existsCheck) inferencePool.node.addDependency(work.existsCheck);
-      scaleByKind(inferencePool, pool, env.thresholds);
+      scaleByKind(inferencePool, pool, env.thresholds, { alarmTopic: this.topic.topic, alarmPrefix: prefix });
       return inferencePool;
     });
     this.batchQueues = batchQueues;
@@ -168,6 +168,7 @@ export class MlscaleStack extends Stack {
       alarms: [
         ...this.alarms.alarms.map((a) => a.alarm),
         ...this.batchQueues.flatMap((q) => (q.deadLetterAlarm ? [q.deadLetterAlarm] : [])),
+        ...this.pools.flatMap((p) => (p.stepScaleIn ? [p.stepScaleIn.blindAlarm] : [])),
         ...this.reconciler.alarms,
         ...[this.emergency, this.predictive].flatMap((c) => c?.function.alarms ?? []),
         ...this.runbooks.runbookFunction.alarms,

@@ -129,7 +129,9 @@ export function inferencePoolProps(
  *   what clears the lag instead); with scaleOnLagGrowth, step scale-out on
  *   the lag's growth rate, sized on the CPU target as the drain floor is;
  *   with scaleInMinutes under 15 (the default is 12), target tracking only
- *   scales out and a step policy scales in after that many low minutes;
+ *   scales out and a step policy scales in after that many low minutes
+ *   (with `options`, its blind alarm is `<alarmPrefix>-<pool>-scale-in-blind`
+ *   and pages `alarmTopic`);
  * - demand: pending requests per task, and step scale-out on p99 latency;
  * - scale-to-zero: pending requests per task, above the floor the reconciler
  *   owns (1 when work appears, 0 after the idle minutes), so target tracking
@@ -137,7 +139,12 @@ export function inferencePoolProps(
  * - batch: the same, on the queue's visible messages per task at the pool's
  *   messagesPerTask.
  */
-export function scaleByKind(target: InferencePool, pool: ResolvedPool, thresholds: Thresholds): void {
+export function scaleByKind(
+  target: InferencePool,
+  pool: ResolvedPool,
+  thresholds: Thresholds,
+  options: { readonly alarmTopic?: sns.ITopic; readonly alarmPrefix?: string } = {},
+): void {
   switch (pool.kind) {
     case 'always-on': {
       // scaleInMinutes under 15: target tracking scales out only, the step policy scales in sooner.
@@ -152,6 +159,9 @@ export function scaleByKind(target: InferencePool, pool: ResolvedPool, threshold
           targetUtilizationPercent: thresholds.cpuPercent,
           minutes: pool.scaleInMinutes,
           ...(lagTracked ? { lag: { metric: toMetric(pool.metrics.consumerLag), target: thresholds.consumerLag } } : {}),
+          // The step policy is the pool's only scale-in: page when it goes blind.
+          ...(options.alarmPrefix ? { blindAlarmName: `${options.alarmPrefix}-${pool.name}-scale-in-blind` } : {}),
+          ...(options.alarmTopic ? { alarmTopic: options.alarmTopic } : {}),
         });
       }
       if (pool.scaleOnLagGrowth) {

@@ -116,10 +116,29 @@ describe('Stack: always-on pool (engine + sidecar)', () => {
     expect(returned.Expression).toBe(scaleInExpressions({ cpuTarget: 70, minutes: 12, cooldownSeconds: 300 }).removable);
   });
 
+  it('pages when the step scale-in goes blind: no RunningTaskCount for 15 minutes (it is the pool\'s only scale-in)', () => {
+    const blind = alarm('pipestream-production-engine-scale-in-blind');
+    expect(blind).toMatchObject({
+      MetricName: 'RunningTaskCount',
+      Namespace: 'ECS/ContainerInsights',
+      Statistic: 'SampleCount',
+      Period: 60,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 15,
+      DatapointsToAlarm: 15,
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: logicalId(template, 'AWS::SNS::Topic', 'Notifications') }],
+    });
+    // Only the always-on pool scales in by the step policy.
+    expect(Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).filter((a) => String(a.Properties.AlarmName).endsWith('-scale-in-blind'))).toHaveLength(1);
+  });
+
   it('with scaleInMinutes 15, leaves scale-in to target tracking: no step policy, DisableScaleIn unset', () => {
     const config = exampleConfig() as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     config.pools[0].scaleInMinutes = 15;
     const { template: t } = synth(config as ReturnType<typeof exampleConfig>);
+    t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmName: Match.stringLikeRegexp('-scale-in-blind$') }, 0);
     const engine = (Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')) as Resource[]).filter((p) => String(p.Properties.ScalingTargetId?.Ref).startsWith('enginepool'));
     expect(engine.map((p) => p.Properties.PolicyType)).toEqual(['TargetTrackingScaling']);
     expect(engine[0]!.Properties.TargetTrackingScalingPolicyConfiguration.DisableScaleIn).toBeUndefined();

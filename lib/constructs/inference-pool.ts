@@ -6,6 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEFAULT_STARTUP_SECONDS, DEFAULTS } from '../../lambdas/core/config/defaults';
 import { lagGrowthPolicy } from '../../lambdas/core/lag-growth';
@@ -162,6 +163,10 @@ export interface StepScaleInOnCpuProps {
   readonly lag?: { readonly metric: cloudwatch.IMetric; readonly target: number };
   /** @default - the pool's scaleInCooldown; never under its stop timeout + 180 s (stepScaleInCooldownSeconds) */
   readonly cooldown?: Duration;
+  /** The name of the alarm on RunningTaskCount going missing (StepScaleIn.blindAlarm). @default - generated */
+  readonly blindAlarmName?: string;
+  /** Where that alarm pages. @default - nowhere */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 export interface ConsumerLagScalingProps extends PolicyCooldownProps {
@@ -400,6 +405,8 @@ export class InferencePool extends Construct {
       },
       policyName: `${this.serviceName}-step-scale-in`,
       subject: this.serviceName,
+      ...(props.blindAlarmName !== undefined ? { blindAlarmName: props.blindAlarmName } : {}),
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
     });
     return this._stepScaleIn;
   }

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ADJUSTMENT, COMPARISON, MISSING } from './step-policy-enums';
 import {
@@ -22,8 +23,8 @@ export interface StepScaleInProps {
   readonly scalingTarget: appscaling.IScalableTarget;
   /** The tasks' average CPU utilization, one-minute period. */
   readonly cpuMetric: cloudwatch.IMetric;
-  /** Running tasks (Container Insights RunningTaskCount), one-minute period. */
-  readonly runningTasksMetric: cloudwatch.IMetric;
+  /** Running tasks (Container Insights RunningTaskCount), one-minute period (a Metric: the blind alarm counts its samples). */
+  readonly runningTasksMetric: cloudwatch.Metric;
   /** With policy.lagTarget: the lag target tracking also tracks (it must be low too). */
   readonly lagMetric?: cloudwatch.IMetric;
   /** CPU target, minutes and cooldown (lambdas/core/scale-in.ts). */
@@ -32,6 +33,10 @@ export interface StepScaleInProps {
   readonly policyName?: string;
   /** Who the alarm is about, at the start of its description. @default - the construct path */
   readonly subject?: string;
+  /** The blind alarm's name. @default - a name CloudFormation generates */
+  readonly blindAlarmName?: string;
+  /** Where the blind alarm pages. @default - nowhere (it shows on a dashboard) */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 
@@ -52,6 +57,13 @@ export interface StepScaleInProps {
 export class StepScaleIn extends Construct {
   public readonly action: appscaling.StepScalingAction;
   public readonly alarm: cloudwatch.Alarm;
+  /**
+   * No RunningTaskCount for 15 of 15 minutes: the step alarm cannot see the
+   * tasks, treats that as not low (its missing data is notBreaching), and
+   * with target tracking's scale-in disabled nothing scales the pool in — it
+   * stays at its last size, silently, unless this pages.
+   */
+  public readonly blindAlarm: cloudwatch.Alarm;
   public readonly policy: ScaleInPolicy;
 
   constructor(scope: Construct, id: string, props: StepScaleInProps) {
@@ -96,5 +108,21 @@ export class StepScaleIn extends Construct {
       treatMissingData: MISSING[SCALE_IN_TREAT_MISSING_DATA],
     });
     this.alarm.addAlarmAction(new actions.ApplicationScalingAction(this.action));
+
+    // SampleCount of a missing metric is no datapoint, and missing is the condition (breaching); as long as
+    // target tracking's own scale-in would take, so it pages only when mlscale is slower than native.
+    this.blindAlarm = new cloudwatch.Alarm(this, 'BlindAlarm', {
+      ...(props.blindAlarmName !== undefined ? { alarmName: props.blindAlarmName } : {}),
+      alarmDescription:
+        `${subject}: no Container Insights RunningTaskCount for ${TARGET_TRACKING_SCALE_IN_MINUTES} minutes: the step scale-in cannot size a step, so the pool does not scale in. ` +
+        'Turn on Container Insights (enhanced) for the cluster, or set scaleInMinutes 15 to give scale-in back to target tracking.',
+      metric: props.runningTasksMetric.with({ statistic: 'SampleCount', period }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: TARGET_TRACKING_SCALE_IN_MINUTES,
+      datapointsToAlarm: TARGET_TRACKING_SCALE_IN_MINUTES,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    if (props.alarmTopic) this.blindAlarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
   }
 }

@@ -1,5 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { scaleInExpressions, scaleInSteps, type ScaleInPolicy } from '../../lambdas/core/scale-in';
 import { StepScaleIn } from '../../lib/constructs/step-scale-in';
@@ -35,7 +36,7 @@ describe('Construct: StepScaleIn (alone, in a fresh Stack)', () => {
 
   it('is invoked by an alarm on the metric math, 1 + removable >= 1 for minutes of minutes, missing data not low', () => {
     const t = build();
-    const [alarm] = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    const [alarm] = Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' } }));
     expect(alarm!.Properties).toMatchObject({
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -60,9 +61,32 @@ describe('Construct: StepScaleIn (alone, in a fresh Stack)', () => {
     expect(alarm!.Properties.AlarmActions).toHaveLength(1);
   });
 
+  it('a blind alarm: no RunningTaskCount samples for 15 of 15 minutes is ALARM (missing is the condition), paging the topic when given', () => {
+    const blindOf = (t: Template) => Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'RunningTaskCount' } }));
+    const [alone] = blindOf(build());
+    expect(alone!.Properties).toMatchObject({
+      Namespace: 'ECS/ContainerInsights',
+      Statistic: 'SampleCount',
+      Period: 60,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 15,
+      DatapointsToAlarm: 15,
+      TreatMissingData: 'breaching',
+    });
+    expect(alone!.Properties.AlarmActions).toBeUndefined();
+    expect(alone!.Properties.AlarmDescription).toContain('engine: no Container Insights RunningTaskCount for 15 minutes');
+
+    const stack = freshStack();
+    const topic = new sns.Topic(stack, 'Topic');
+    new StepScaleIn(stack, 'ScaleIn', { scalingTarget: engineScalableTarget(stack), cpuMetric: cpu, runningTasksMetric: tasks, policy: ENGINE, subject: 'engine', blindAlarmName: 'p-engine-scale-in-blind', alarmTopic: topic });
+    const [paging] = blindOf(Template.fromStack(stack));
+    expect(paging!.Properties).toMatchObject({ AlarmName: 'p-engine-scale-in-blind', AlarmActions: [{ Ref: stack.getLogicalId(topic.node.defaultChild as sns.CfnTopic) }] });
+  });
+
   it('with a tracked lag, the lag is in the expression and the query', () => {
     const t = build({ ...ENGINE, lagTarget: 1000 }, lag);
-    const [alarm] = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    const [alarm] = Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' } }));
     const queries = alarm!.Properties.Metrics as Query[];
     expect(queries.find((q) => q.ReturnData !== false)!.Expression).toContain('AND (lag < 900)');
     expect(queries.some((q) => q.MetricStat?.Metric.MetricName === 'ConsumerLag')).toBe(true);
