@@ -43,10 +43,11 @@ export class StepScaleIn {
 
   /**
    * Desired capacity after the step at `minute` (from `desired`, never below `min`), or undefined for no
-   * step: at the minimum there is nothing to remove, and no scaling activity (so no cooldown) starts.
+   * step: at the minimum there is nothing to remove, and while dynamic scale-in is suspended (a runbook's
+   * pause) the policy is not run; either way no scaling activity (so no cooldown) starts.
    */
-  decide(minute: number, desired: number, min: number): { desired: number; reason: string } | undefined {
-    if (desired <= min || minute - this.lastAction < this.cooldownMinutes) return undefined;
+  decide(minute: number, desired: number, min: number, scaleInSuspended = false): { desired: number; reason: string } | undefined {
+    if (scaleInSuspended || desired <= min || minute - this.lastAction < this.cooldownMinutes) return undefined;
     const newest = minute - METRIC_DELAY_MINUTES;
     if (newest - this.policy.minutes + 1 < 0) return undefined;
     const window: (number | undefined)[] = [];

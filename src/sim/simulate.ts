@@ -711,7 +711,7 @@ class Controller {
     let tt = this.tracking.decide(next, desired, scaleInSuspended);
     // The step scale-in acts only when nothing asks for more (its alarm and a scale-out alarm cannot both be in ALARM
     // on the same CPU datapoints), and not while dynamic scale-in is suspended.
-    if (this.scaleIn && !tt && !scaleInSuspended) tt = this.scaleIn.decide(next, clamp(desired, min, max), min);
+    if (this.scaleIn && !tt) tt = this.scaleIn.decide(next, clamp(desired, min, max), min, scaleInSuspended);
     // The lag-growth step policy asks from the same current capacity as target tracking: the largest ask is carried out.
     const grown = this.lagGrowth?.decide(next, desired);
     const tracked = tt ? tt.desired : desired;

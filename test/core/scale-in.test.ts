@@ -66,6 +66,18 @@ describe('step scale-in: the datapoint', () => {
     expect([1, 3, 4, 7, 8, 40, 76, 500].map(scaleInCap)).toEqual([1, 1, 1, 1, 2, 10, SCALE_IN_MAX_REMOVAL, SCALE_IN_MAX_REMOVAL]);
   });
 
+  it('equals the deployed metric math at the edges: CPU exactly at 90 % of target, every task count where the cap changes', () => {
+    for (let tasks = 0; tasks <= 100; tasks++) {
+      for (const cpu of [0, 10, 35, 62.99, 63, 63.01, 70]) {
+        expect(metricMath(ENGINE, cpu, tasks), `${tasks} tasks at ${cpu} %`).toBe(scaleInDatapoint(ENGINE, cpu, tasks));
+        expect(metricMath(WITH_LAG, cpu, tasks, 899.99), `${tasks} tasks at ${cpu} %, lag 899.99`).toBe(scaleInDatapoint(WITH_LAG, cpu, tasks, 899.99));
+        expect(metricMath(WITH_LAG, cpu, tasks, 900)).toBe(0);
+      }
+    }
+    expect(metricMath(ENGINE, 63, 10)).toBe(0);
+    expect(metricMath(ENGINE, 10, 8)).toBe(1 + 2);
+  });
+
   it('equals the deployed metric math on every CPU, task count and lag', () => {
     fc.assert(
       fc.property(fc.double({ min: 0, max: 100, noNaN: true }), fc.integer({ min: 0, max: 500 }), fc.double({ min: 0, max: 5_000, noNaN: true }), (cpu, tasks, lag) => {

@@ -30,6 +30,21 @@ describe('StepScaleIn: step scale-in as Application Auto Scaling runs it', () =>
     expect(stepIn([20, 20, 20], [10, undefined, 10]).decide(4, 10, 2)).toBeUndefined();
   });
 
+  it('with tracked lag, a step only while the lag is below 90 % of its target too; missing lag is not low', () => {
+    const withLag = (lag: (number | undefined)[]) =>
+      new StepScaleIn({ ...POLICY, lagTarget: 1000 }, asSeries([20, 20, 20]), asSeries([10, 10, 10]), asSeries(lag)).decide(4, 10, 2)?.desired;
+    expect(withLag([100, 100, 100])).toBe(8);
+    expect(withLag([100, 900, 100])).toBeUndefined();
+    expect(withLag([100, undefined, 100])).toBeUndefined();
+  });
+
+  it('not while dynamic scale-in is suspended (a runbook\'s pause), and the pause starts no cooldown', () => {
+    const s = stepIn(Array(20).fill(20), Array(20).fill(10));
+    expect(s.decide(4, 10, 2, true)).toBeUndefined();
+    expect(s.actions).toBe(0);
+    expect(s.decide(5, 10, 2, false)?.desired).toBe(8);
+  });
+
   it('a step blocks the next for the cooldown (300 s); at the minimum nothing happens and no cooldown starts', () => {
     const s = stepIn(Array(20).fill(20), Array(20).fill(10));
     expect(s.decide(4, 10, 2)?.desired).toBe(8);

@@ -110,6 +110,22 @@ describe('tune: fitting on the first half', () => {
     expect(r.fit.violationMinutes).toBeLessThanOrEqual(defaults.violationMinutes);
   });
 
+  it('never picks a cheaper setting that makes desired capacity flap in more hours than the defaults', () => {
+    // Five minutes at 300 req/s, five at 60: a one-minute scale-in follows every trough and the next crest undoes it.
+    const sawtooth = minuteTrace(Array.from({ length: 360 }, (_, m) => (m % 10 < 5 ? 300 : 60)), DAY + 6 * 3_600_000);
+    const sim = simPool('engine');
+    const fitHalf = sliceTrace(sawtooth, 0, 180);
+    const [defaults, fast] = [sim, simPool('engine', { scaleInMinutes: 1 })].map((s) => simulate(fitHalf, s, 'mlscale', { timeline: false }).result);
+    // The flapping setting is cheaper at no more violations: only the flapping rule keeps it out.
+    expect(fast!.taskMinutes).toBeLessThan(defaults!.taskMinutes);
+    expect(fast!.violationMinutes).toBeLessThanOrEqual(defaults!.violationMinutes);
+    expect(fast!.flappingHours).toBeGreaterThan(defaults!.flappingHours);
+    const only = Object.fromEntries(KEYS.map((k) => [k, k === 'scaleInMinutes' ? [1] : []]));
+    const r = tune(sawtooth, sim, 0, { grid: only });
+    expect(r.tunables.scaleInMinutes).not.toBe(1);
+    expect(r.fit.flappingHours).toBeLessThanOrEqual(defaults!.flappingHours);
+  });
+
   it('needs at least two hours of trace', () => {
     expect(() => tune(minuteTrace(Array(119).fill(10)), simPool('engine'), 0)).toThrow(/tuning needs at least two hours/);
   });
@@ -231,6 +247,10 @@ describe('tune: the verdict, judged on the held-out half', () => {
     const saving = tuningVerdict(withHeldOut({ taskMinutes: 800, violationMinutes: 1, violationPercent: 0.01 }, { taskMinutes: 1000, violationMinutes: 0, violationPercent: 0 }));
     expect(saving.recommend).toBe(true);
     expect(saving.reason).toMatch(/20\.0 % fewer task-minutes, with violation minutes within the 1 % budget \(1 against 0\)/);
+    // Exactly 2 % is enough.
+    const twoPercent = tuningVerdict(withHeldOut({ taskMinutes: 980, violationMinutes: 4, violationPercent: 0.04 }, { taskMinutes: 1000, violationMinutes: 3, violationPercent: 0.03 }));
+    expect(twoPercent.recommend).toBe(true);
+    expect(twoPercent.reason).toMatch(/2\.0 % fewer task-minutes, with violation minutes within the 1 % budget \(4 against 3\)/);
     const small = tuningVerdict(withHeldOut({ taskMinutes: 990, violationMinutes: 4, violationPercent: 0.04 }, { taskMinutes: 1000, violationMinutes: 3, violationPercent: 0.03 }));
     expect(small.recommend).toBe(false);
     expect(small.reason).toMatch(/raised violation minutes from 3 \(0\.03 %\) to 4 \(0\.04 %\), for a saving \(1\.0 %\) under 2 %/);
