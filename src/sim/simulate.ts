@@ -184,7 +184,7 @@ export class HourlyPeaks {
 }
 
 /** p95 of an idle pool: 40 % of the pool's latency alarm threshold (its latency budget). */
-function baseP95(sim: SimPool): number {
+export function baseP95(sim: SimPool): number {
   const t = sim.thresholds;
   const { pool } = sim;
   if (pool.kind === 'always-on') return 0.4 * t.p95Ms;
