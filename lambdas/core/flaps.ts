@@ -3,7 +3,9 @@
  * often a target's desired capacity turned round — up then down, or down
  * then up — in a window. A target that scales out and back in every few
  * minutes pays for start-ups it throws away and never settles; the usual
- * cure is a longer scale-in cooldown (or a wider target). Pure: the
+ * cure is a longer scale-in cooldown, which spaces scale-ins that follow each
+ * other, or a wider target where scale-outs come between them (a scale-out
+ * ends a running scale-in cooldown). Pure: the
  * reconciler counts it from the desired capacity it publishes each minute,
  * the simulator from its own timeline, with the same function.
  */
@@ -51,7 +53,7 @@ export interface FlapVerdict {
 export function flapVerdict(series: readonly Point[], now: number, max: number): FlapVerdict {
   const hour = directionChanges(series, now - 3_600_000, now + 1);
   if (hour.count > max) {
-    return { flapping: true, count: hour.count, reason: `desired capacity reversed direction ${hour.count} times in the last hour (more than ${max}): lengthen the scale-in cooldown` };
+    return { flapping: true, count: hour.count, reason: `desired capacity reversed direction ${hour.count} times in the last hour (more than ${max}): lengthen the scale-in cooldown, or where scale-outs come between the scale-ins (a scale-out ends the cooldown) give the target more room; mlscale simulate on this load says which stops it` };
   }
   return { flapping: false, count: hour.count, reason: `${hour.count} reversals in the last hour (at most ${max})` };
 }

@@ -190,7 +190,9 @@ export function flapNotes(cures: readonly FlapCure[], sim: SimPool): string[] {
     const why =
       f.policy === 'mlscale' && scalesToZero(sim.pool)
         ? 'it goes to zero on the idle rule, which no scale-in cooldown delays: lengthen idleMinutes instead'
-        : 'a longer scale-in cooldown alone does not';
+        : // A scale-out ends a running scale-in cooldown (AWS, ScaleInCooldown), so a longer one only spaces scale-ins
+          // that follow each other; reversals that follow the load's own bursts need room, not time.
+          "a scale-out ends a running scale-in cooldown, so a longer one only spaces scale-ins that follow each other: lower the CPU target (thresholds.cpuPercent) or, for mlscale's step scale-in, raise scaleInMinutes";
     return `${head}; none of the scale-in cooldowns ${f.tried.map((t) => int(t.scaleInCooldownSeconds)).join(', ')} s stops it (still ${int(last.flaps)} reversals an hour at ${secondsText(last.scaleInCooldownSeconds)}): ${why}.`;
   });
 }

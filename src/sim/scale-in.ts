@@ -9,7 +9,8 @@
  * says (ChangeInCapacity) from the current desired capacity. "With
  * scale-in policies, ... scale-in activities are blocked until the cooldown
  * period has expired" (API reference, StepScalingPolicyConfiguration); a
- * scale-out by target tracking is not blocked by it. Dynamic scale-in
+ * scale-out by target tracking is not blocked by it, and ends it
+ * (`scaleOutHappened`). Dynamic scale-in
  * suspended (a runbook's pause) suspends it too.
  */
 import { scaleInDatapoint, SCALE_IN_LOW_FRACTION, scaleInStep, type ScaleInPolicy } from '../../lambdas/core/scale-in';
@@ -29,6 +30,16 @@ export class StepScaleIn {
     private readonly lag: Series,
   ) {
     this.cooldownMinutes = policy.cooldownSeconds / 60;
+  }
+
+  /**
+   * A scale-out by another policy's alarm (target tracking, the lag-growth step policy) ends the step's
+   * cooldown, as it ends target tracking's scale-in cooldown (API reference, ScaleInCooldown: "the scale-in
+   * cooldown period stops and doesn't complete"; StepScalingPolicyConfiguration says such a scale-out happens
+   * "immediately", and the simulator applies the same end to the step policy's cooldown).
+   */
+  scaleOutHappened(): void {
+    this.lastAction = -Infinity;
   }
 
   /** The alarm's datapoint at `m`: tasks removable, or undefined when a metric is missing. */

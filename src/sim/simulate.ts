@@ -709,15 +709,20 @@ class Controller {
       }
     }
     let tt = this.tracking.decide(next, desired, scaleInSuspended);
+    // A target tracking scale-out ends the step scale-in's cooldown too.
+    if (tt && tt.desired > desired) this.scaleIn?.scaleOutHappened();
     // The step scale-in acts only when nothing asks for more (its alarm and a scale-out alarm cannot both be in ALARM
     // on the same CPU datapoints), and not while dynamic scale-in is suspended.
-    if (this.scaleIn && !tt) tt = this.scaleIn.decide(next, clamp(desired, min, max), min, scaleInSuspended);
+    else if (this.scaleIn && !tt) tt = this.scaleIn.decide(next, clamp(desired, min, max), min, scaleInSuspended);
     // The lag-growth step policy asks from the same current capacity as target tracking: the largest ask is carried out.
     const grown = this.lagGrowth?.decide(next, desired);
     const tracked = tt ? tt.desired : desired;
     // Application Auto Scaling keeps desired within the registered limits.
     if (grown && clamp(grown.desired, min, max) > clamp(tracked, min, max)) {
       this.lagGrowth!.applied(next, desired);
+      // Its scale-out ends any scale-in cooldown, as target tracking's does.
+      this.tracking.scaleOutHappened();
+      this.scaleIn?.scaleOutHappened();
       return clamp(grown.desired, min, max);
     }
     return clamp(tracked, min, max);

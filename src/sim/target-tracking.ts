@@ -5,7 +5,7 @@
  * scale out when any policy's high alarm fires, in only when every policy's
  * low alarm does; never on missing data; new capacity proportional to
  * metric / target out, and at most a quarter less per step in; scale-out and
- * scale-in cooldowns. Datapoints reach the
+ * scale-in cooldowns (a scale-out ends a running scale-in cooldown). Datapoints reach the
  * alarms one minute late (CloudWatch publishing delay).
  */
 
@@ -124,6 +124,11 @@ export class TargetTracking {
     return this.capacity.get(minute - METRIC_DELAY_MINUTES) ?? 0;
   }
 
+  /** A scale-out by any policy's alarm ends a running scale-in cooldown (the next scale-in waits for its low alarm only). */
+  scaleOutHappened(): void {
+    this.lastScaleIn = -Infinity;
+  }
+
   /**
    * The desired capacity target tracking (and the step policy) would set at
    * `minute`, or undefined for no change; `desired` is what is already asked for.
@@ -159,6 +164,10 @@ export class TargetTracking {
       }
     }
     if (out > desired) {
+      // "If another alarm triggers a scale-out activity during the scale-in cooldown period, Application Auto
+      // Scaling scales out the target immediately. In this case, the scale-in cooldown period stops and doesn't
+      // complete." (API reference, TargetTrackingScalingPolicyConfiguration, ScaleInCooldown)
+      this.scaleOutHappened();
       return { desired: out, reason: reason!() };
     }
 

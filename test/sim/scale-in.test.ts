@@ -45,6 +45,14 @@ describe('StepScaleIn: step scale-in as Application Auto Scaling runs it', () =>
     expect(s.decide(5, 10, 2, false)?.desired).toBe(8);
   });
 
+  it('a scale-out by another policy ends the step\'s cooldown', () => {
+    const s = stepIn(Array(20).fill(20), Array(20).fill(10));
+    expect(s.decide(4, 10, 2)?.desired).toBe(8);
+    expect(s.decide(5, 8, 2)).toBeUndefined();
+    s.scaleOutHappened();
+    expect(s.decide(6, 8, 2)?.desired).toBe(6);
+  });
+
   it('a step blocks the next for the cooldown (300 s); at the minimum nothing happens and no cooldown starts', () => {
     const s = stepIn(Array(20).fill(20), Array(20).fill(10));
     expect(s.decide(4, 10, 2)?.desired).toBe(8);
@@ -89,6 +97,18 @@ describe('the engine after a burst: scaleInMinutes', () => {
     expect(steps.length).toBeGreaterThan(1);
     for (let i = 1; i < steps.length; i++) expect(steps[i]! - steps[i - 1]!, `step at minute ${steps[i]}`).toBeGreaterThanOrEqual(5);
     expect(tasks).toEqual(Array.from(at(300)));
+  });
+
+  it('a target tracking scale-out ends the step\'s cooldown: with 30 minutes of it, the next step need not wait for them', () => {
+    // Busy, quiet, a five-minute burst, quiet again.
+    const burst = minuteTrace([...Array<number>(30).fill(450), ...Array<number>(20).fill(100), ...Array<number>(5).fill(450), ...Array<number>(60).fill(100)]);
+    const tasks = Array.from(compare(burst, simPool('engine', { scaleInMinutes: 3, scaleInCooldownSeconds: 1800 }), ['mlscale']).timelines.mlscale.tasks);
+    const first = tasks.findIndex((t, m) => m > 30 && t < tasks[m - 1]!);
+    // The burst scales out; the step after it comes within 30 minutes of the first one.
+    expect(Math.max(...tasks.slice(50, 58))).toBeGreaterThan(tasks[first]!);
+    const after = tasks.findIndex((t, m) => m > 58 && t < tasks[m - 1]!);
+    expect(after).toBeGreaterThan(58);
+    expect(after).toBeLessThan(first + 30);
   });
 
   it('target tracking, the baseline, is the same whatever mlscale\'s scaleInMinutes', () => {

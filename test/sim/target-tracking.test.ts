@@ -159,6 +159,20 @@ describe('target tracking: scale-in', () => {
     expect(t.decide(16 + OPTIONS.scaleInCooldownMinutes, 6, false)?.desired).toBeLessThan(6);
   });
 
+  it('a scale-out ends a running scale-in cooldown ("the scale-in cooldown period stops and doesn\'t complete")', () => {
+    const long = { ...OPTIONS, scaleInCooldownMinutes: 30 };
+    // Low until minute 20, high at 20-22 (seen at 24), low again from 23 on: the low alarm has 15 of 15 again at 39.
+    const s = series(30, { 20: 140, 21: 140, 22: 140 });
+    const t = tracker([cpu(s)], capacity(8), undefined, long);
+    expect(t.decide(16, 8, false)?.desired).toBe(6);
+    expect(t.decide(24, 6, false)?.desired).toBeGreaterThan(6);
+    // Without the scale-out the cooldown would block scale-in until minute 46; it ended at 24, so the low alarm decides.
+    expect(t.decide(39, 12, false)?.desired).toBeLessThan(12);
+    const noOut = tracker([cpu(series(30))], capacity(8), undefined, long);
+    expect(noOut.decide(16, 8, false)?.desired).toBe(6);
+    expect(noOut.decide(39, 6, false)).toBeUndefined();
+  });
+
   it('does not scale in while scale-in is suspended', () => {
     const t = tracker([low()], capacity(8));
     expect(t.decide(16, 8, true)).toBeUndefined();
