@@ -67,6 +67,6 @@ export {
 export { loadConfigFile } from '../lambdas/core/config/load';
 
 // How a config pool becomes an InferencePool, for apps that build pools from the config themselves.
-export { inferencePoolProps, scaleByKind, poolRowProps, queueForPool } from './pool-from-config';
+export { inferencePoolProps, scaleByKind, poolRowProps, queueForPool, type PoolAlarmOptions } from './pool-from-config';
 export { toMetric } from './metrics';
 export { toRetentionDays } from './log-retention';

@@ -23,6 +23,12 @@ export function gpuComputeOf(pool: ResolvedPool): GpuCompute | undefined {
 /** Pools that go to zero: scale-to-zero and batch (the one rule, lambdas/core/config/pool-kind.ts). */
 export { scalesToZero };
 
+/** Where a pool's own alarms page, and the `<pipeline>-<environment>` prefix of their names. */
+export interface PoolAlarmOptions {
+  readonly alarmTopic?: sns.ITopic;
+  readonly alarmPrefix?: string;
+}
+
 /**
  * A batch pool's queue: the existing one, by name (its ARN built from the
  * stack's account and region, no lookup, so synth needs no credentials), or
@@ -35,7 +41,7 @@ export { scalesToZero };
 export function queueForPool(
   scope: Construct,
   pool: Extract<ResolvedPool, { kind: 'batch' }>,
-  options: { readonly alarmTopic?: sns.ITopic; readonly alarmPrefix?: string } = {},
+  options: PoolAlarmOptions = {},
 ): { readonly queue: sqs.IQueue; readonly batchQueue?: BatchQueue; readonly existsCheck?: cr.AwsCustomResource } {
   const q = pool.queue;
   if (q.existing) {
@@ -143,7 +149,7 @@ export function scaleByKind(
   target: InferencePool,
   pool: ResolvedPool,
   thresholds: Thresholds,
-  options: { readonly alarmTopic?: sns.ITopic; readonly alarmPrefix?: string } = {},
+  options: PoolAlarmOptions = {},
 ): void {
   switch (pool.kind) {
     case 'always-on': {

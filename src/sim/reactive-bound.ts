@@ -16,7 +16,7 @@
  */
 import { clamp } from '../../lambdas/core/capacity';
 import type { SimPool } from './sim-config';
-import { baseP95 } from './simulate';
+import { baseP95, minuteNeed, oracleCeiling } from './simulate';
 import { PoolWorld } from './world';
 
 export interface Follower {
@@ -49,7 +49,6 @@ export function follow(rps: ArrayLike<number>, pool: FollowerPool, f: Follower, 
   if (!(f.headroom >= 0)) throw new Error(`headroom must be at least 0, got ${f.headroom}`);
   // A lag of L is a one-minute start-up plus L − 1 minutes of metric delay (0: tasks are ready at once).
   const startupMinutes = f.lagMinutes === 0 ? 0 : 1;
-  const perMinute = pool.capacityPerTask * 60;
   const size = (need: number) => clamp(Math.ceil(need * (1 + f.headroom) - 1e-9), pool.minCapacity, pool.ceiling);
   const first = rps.length > 0 ? rps[0]! : 0;
   const world = new PoolWorld({ capacityPerTask: pool.capacityPerTask, startupMinutes, baseP95Ms: pool.baseP95Ms }, size(first / pool.capacityPerTask));
@@ -59,7 +58,7 @@ export function follow(rps: ArrayLike<number>, pool: FollowerPool, f: Follower, 
   let taskMinutes = 0;
   let violationMinutes = 0;
   for (let m = 0; m < rps.length; m++) {
-    needs.push((rps[m]! * 60 + backlog) / perMinute);
+    needs.push(minuteNeed(rps[m]!, backlog, pool.capacityPerTask));
     // Asked for at m, ready at m + startup: sized on what was seen by then, minute m + startup − lag and before.
     const newest = m + startupMinutes - f.lagMinutes;
     if (newest >= 0) {
@@ -118,7 +117,7 @@ export function followerPool(sim: SimPool): FollowerPool {
   return {
     capacityPerTask: pool.capacityPerTask,
     minCapacity: pool.minCapacity,
-    ceiling: Math.max(pool.maxCapacity, sim.emergency.enabled ? sim.emergency.ceiling : 0),
+    ceiling: oracleCeiling(sim),
     baseP95Ms: baseP95(sim),
   };
 }

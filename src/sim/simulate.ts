@@ -183,6 +183,16 @@ export class HourlyPeaks {
   }
 }
 
+/** Perfect foresight may go as high as any policy may: the emergency ceiling when there is one. */
+export function oracleCeiling(sim: SimPool): number {
+  return Math.max(sim.pool.maxCapacity, sim.emergency.enabled ? sim.emergency.ceiling : 0);
+}
+
+/** Tasks (fractional) a minute needs to serve its arrivals and the backlog it starts with within the minute. */
+export function minuteNeed(rps: number, backlog: number, capacityPerTask: number): number {
+  return (rps * 60 + backlog) / (capacityPerTask * 60);
+}
+
 /** p95 of an idle pool: 40 % of the pool's latency alarm threshold (its latency budget). */
 export function baseP95(sim: SimPool): number {
   const t = sim.thresholds;
@@ -344,8 +354,7 @@ class LaneRun {
     this.flaps = new FlapCounter(traceStart, sim.thrash.maxDirectionChangesPerHour);
     this.ages = sim.batch?.ageAlarm ? new Ring(sim.batch.ageAlarm.evaluationPeriods) : undefined;
     this.controller = policy === 'oracle' ? undefined : new Controller(traceStart, sim, policy, forecasts, history);
-    // Perfect foresight may go as high as any policy may: the emergency ceiling when there is one.
-    this.oracleCeiling = Math.max(pool.maxCapacity, sim.emergency.enabled ? sim.emergency.ceiling : 0);
+    this.oracleCeiling = oracleCeiling(sim);
   }
 
   startMeasuring(): void {
@@ -359,8 +368,7 @@ class LaneRun {
   step(m: number, rps: number): void {
     const { world, controller } = this;
     if (!controller) {
-      const perTask = this.lane.sim.pool.capacityPerTask;
-      const need = Math.ceil((rps * 60 + this.backlog) / (perTask * 60) - 1e-9);
+      const need = Math.ceil(minuteNeed(rps, this.backlog, this.lane.sim.pool.capacityPerTask) - 1e-9);
       const target = clamp(need, this.lane.sim.pool.minCapacity, this.oracleCeiling);
       if (target !== world.desired) {
         if (world.desired === 0 && target > 0) this.coldStarts++;
